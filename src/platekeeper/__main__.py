@@ -1,0 +1,3 @@
+from platekeeper.cli import main
+
+main()
