@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, Alembic migrations, repositories, the encrypted image store."""

@@ -1,0 +1,1 @@
+"""FastAPI app: JSON API, server-rendered UI. No business rules here."""

@@ -1,0 +1,98 @@
+"""The application factory: ``create_app(settings)`` wires everything; nothing happens at import."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+import platekeeper
+from platekeeper.settings import Settings
+from platekeeper.system import System
+from platekeeper.web import api, ui
+from platekeeper.web.security import Forbidden, NotAuthenticated, undeclared_routes
+from platekeeper.web.templating import render
+
+# FastAPI's own documentation routes: they describe the API and reveal no data.
+DOC_ROUTES = {"/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"}
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+# Swagger UI needs its own scripts; it is served from the package, never a CDN.
+DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    def __init__(self, app: FastAPI, *, hsts: bool) -> None:
+        super().__init__(app)
+        self.hsts = hsts
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path in DOC_ROUTES:
+            response.headers["Content-Security-Policy"] = DOCS_CSP
+        if self.hsts:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        return response
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotAuthenticated)
+    async def _not_authenticated(request: Request, _exc: NotAuthenticated) -> Response:
+        if _wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return JSONResponse({"detail": "sign in first"}, status_code=401)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        message = f"your role may not do this (needs {exc.permission})"
+        if _wants_html(request):
+            return render(request, "error.html", {"title": "Not permitted", "message": message}, status_code=403)
+        return JSONResponse({"detail": message}, status_code=403)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]} for e in exc.errors()
+        ]
+        return JSONResponse({"detail": "the request is not valid", "problems": problems}, status_code=422)
+
+
+def create_app(settings: Settings, *, system: System | None = None) -> FastAPI:
+    system = system or System.build(settings)
+    app = FastAPI(
+        title="platekeeper",
+        version=platekeeper.__version__,
+        description="Automated license plate reader that enforces ALPR policy. Every call that touches ALPR data is audited.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.system = system
+    app.add_middleware(SecurityHeaders, hsts=settings.production)
+    app.mount("/static", StaticFiles(directory=str(resources.files("platekeeper.web").joinpath("static"))), name="static")
+    app.mount("/static-docs", ui.swagger_static(), name="static-docs")
+    app.include_router(api.router)
+    app.include_router(ui.router)
+    _install_error_handlers(app)
+    missing = undeclared_routes(app.routes, exempt=DOC_ROUTES)
+    if missing:
+        raise RuntimeError(f"routes without an access rule (deny by default): {missing}")
+    return app

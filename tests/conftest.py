@@ -1,0 +1,92 @@
+"""Shared fixtures: a system on SQLite always, and on PostgreSQL whenever a server is reachable.
+
+PostgreSQL comes from ``PLATEKEEPER_TEST_POSTGRES_URL`` or the local server on
+127.0.0.1:5432; each test run gets a database of its own, migrated by the same
+Alembic path as production, and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from platekeeper.services.audit import Actor
+from platekeeper.settings import Settings
+from platekeeper.system import System
+
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+TEST_MASTER_KEY = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq8M="  # 32 bytes, tests only
+ADMIN_ACTOR = Actor(type="system", name="tests")
+
+
+def _postgres_admin_url() -> str | None:
+    url = os.environ.get("PLATEKEEPER_TEST_POSTGRES_URL", DEFAULT_PG)
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception:  # noqa: BLE001 - any failure means "not reachable": skip, say so
+        return None
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    admin_url = _postgres_admin_url()
+    if admin_url is None:
+        pytest.skip("PostgreSQL not reachable (set PLATEKEEPER_TEST_POSTGRES_URL): PostgreSQL tests skipped")
+    name = f"platekeeper_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def shared_recognizer():  # type: ignore[no-untyped-def]
+    """The models load once per test run."""
+    from platekeeper.recognition.pipeline import default_recognizer
+
+    return default_recognizer(threads=2)
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite'}"
+    url: str = request.getfixturevalue("postgres_url")
+    _reset_postgres(url)
+    return url
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=db_url, master_key=TEST_MASTER_KEY,
+                    profile="san-jose-dup")
+
+
+@pytest.fixture
+def system(settings: Settings, request: pytest.FixtureRequest) -> Iterator[System]:
+    built = System.build(settings, migrate=True)
+    if "shared_recognizer" in request.fixturenames:
+        built._recognizer = request.getfixturevalue("shared_recognizer")
+    yield built
+    built.close()
