@@ -1,0 +1,1 @@
+"""Demo data: synthetic vehicle scenes that ``platekeeper demo`` ingests."""
