@@ -90,3 +90,33 @@ def system(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Syste
         built._recognizer = request.getfixturevalue("shared_recognizer")
     yield built
     built.close()
+
+
+# ---- conformance table: requirement IDs named by tests, with their outcomes -------------------------------
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--conformance-json", default=None, help="write requirement → test outcomes as JSON here")
+
+
+_outcomes: dict[str, dict[str, object]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    entry = _outcomes.setdefault(report.nodeid, {"outcome": "passed", "reqs": []})
+    if report.failed:
+        entry["outcome"] = "failed"
+    elif report.skipped and entry["outcome"] != "failed":
+        entry["outcome"] = "skipped"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        reqs = sorted({rid for mark in item.iter_markers("req") for rid in mark.args})
+        _outcomes[item.nodeid] = {"outcome": "not run", "reqs": reqs}
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    target = session.config.getoption("--conformance-json")
+    if target:
+        import json
+
+        Path(target).write_text(json.dumps(_outcomes, indent=1, sort_keys=True))

@@ -18,6 +18,7 @@ from platekeeper.capture.masks import apply_privacy_masks
 from platekeeper.recognition.base import Image, PlateRead
 from platekeeper.services import audit
 from platekeeper.services.cameras import location_at
+from platekeeper.store.images import ImageUnavailableError
 from platekeeper.store.models import Camera, Read, ReadImage, utcnow
 from platekeeper.system import System
 
@@ -111,9 +112,10 @@ def _client_ids(pending: Sequence[PendingRead]) -> list[str | None]:
     return ids
 
 
-def _store_image(system: System, read: Read, kind: str, image: Image, written: list[str]) -> ReadImage:
+def _store_image(system: System, read: Read, kind: str, image: Image, keys: dict[dt.date, bytes],
+                 written: list[str]) -> ReadImage:
     data = encode_jpeg(image)
-    blob = system.images.put(read.capture_day, kind, data)
+    blob = system.images.put(read.capture_day, kind, data, key=keys[read.capture_day])
     written.append(blob)
     height, width = image.shape[:2]
     return ReadImage(
@@ -161,6 +163,12 @@ def store_reads(
 ) -> IngestResult:
     """Store reads and their encrypted images in one transaction; duplicates come back, not stored."""
     written: list[str] = []
+    # Day keys first, outside the write transaction (SQLite allows one writer at a time).
+    days = {check_capture_time(item.captured_at).date() for item in pending}
+    try:
+        keys = {day: system.images.keyring.key_for_writing(day) for day in days}
+    except ImageUnavailableError as exc:
+        raise IngestRefused(str(exc)) from exc
     try:
         with system.sessions() as session, session.begin():
             camera = session.scalar(select(Camera).where(Camera.key == camera_key))
@@ -175,9 +183,9 @@ def store_reads(
                     continue
                 read = _build_read(session, camera, item, client_id, source)
                 if item.plate.crop is not None:
-                    read.images.append(_store_image(system, read, "crop", item.plate.crop, written))
+                    read.images.append(_store_image(system, read, "crop", item.plate.crop, keys, written))
                 if item.frame is not None:
-                    read.images.append(_store_image(system, read, "frame", item.frame, written))
+                    read.images.append(_store_image(system, read, "frame", item.frame, keys, written))
                 session.add(read)
                 created.append(read)
             session.flush()

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from tqdm import tqdm
 
 from platekeeper.capture.clock import capture_time
-from platekeeper.capture.files import expand_paths, is_video
+from platekeeper.capture.files import InputKind, classify_path, is_video
 from platekeeper.capture.video import best_reads_per_plate, sample_video
 from platekeeper.recognition.images import ImageDecodeError, load_image
 from platekeeper.services import audit
@@ -26,6 +26,20 @@ class IngestSummary:
     created: int = 0
     duplicates: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+def _expand(paths: Iterable[Path]) -> list[Path]:
+    """Files as named; folders give their images and videos, recursively, in order."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(
+                f for f in path.rglob("*")
+                if f.is_file() and not f.name.startswith(".") and classify_path(f) in {InputKind.IMAGE, InputKind.VIDEO}
+            ))
+        else:
+            files.append(path)
+    return files
 
 
 def _camera(system: System, key: str) -> Camera:
@@ -73,7 +87,7 @@ def ingest_paths(
     """Each file is stored whole or not at all; a bad file is reported and the rest go on."""
     camera = _camera(system, camera_key)
     summary = IngestSummary()
-    files = list(expand_paths(list(paths)))
+    files = _expand(paths)
     for path in tqdm(files, unit="file", disable=not progress):
         summary.files += 1
         try:

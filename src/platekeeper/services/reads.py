@@ -94,4 +94,4 @@ def read_image(session: Session, store: ImageStore, viewer: Viewer, uid: str, ki
     )
     if image is None:
         return None
-    return store.get(image.capture_day, image.blob_name)
+    return store.get(image.capture_day, image.blob_name, session)

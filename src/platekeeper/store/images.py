@@ -87,10 +87,16 @@ class DayKeyring:
             raise ImageUnavailableError(f"images of {day} were purged; its key is destroyed")
         return self._unwrap(day, wrapped)
 
-    def key_for_reading(self, day: dt.date) -> bytes:
-        # Looked up on every read, never cached: a destroyed key must stop every process at once.
-        with self._sessions() as session:
-            wrapped = session.scalar(select(ImageDayKey.wrapped_key).where(ImageDayKey.day == day))
+    def key_for_reading(self, day: dt.date, session: Session | None = None) -> bytes:
+        """Looked up on every read, never cached: a destroyed key must stop every process at once.
+
+        Pass the caller's ``session`` when inside a transaction (SQLite has one writer at a time)."""
+        query = select(ImageDayKey.wrapped_key).where(ImageDayKey.day == day)
+        if session is not None:
+            wrapped = session.scalar(query)
+        else:
+            with self._sessions() as own:
+                wrapped = own.scalar(query)
         if wrapped is None:
             raise ImageUnavailableError(f"images of {day} are unavailable: the day's key is destroyed or missing")
         return self._unwrap(day, wrapped)
@@ -112,8 +118,10 @@ class ImageStore:
         self.root = root
         self.keyring = keyring
 
-    def put(self, day: dt.date, kind: str, plaintext: bytes) -> str:
-        key = self.keyring.key_for_writing(day)
+    def put(self, day: dt.date, kind: str, plaintext: bytes, *, key: bytes | None = None) -> str:
+        """Encrypt and write. Pass ``key`` (from ``keyring.key_for_writing``) when already inside a
+        write transaction: fetching it here would open a second one."""
+        key = key or self.keyring.key_for_writing(day)
         blob_name = f"{day:%Y/%m/%d}/{uuid.uuid4()}-{kind}.pkimg"
         nonce = secrets.token_bytes(NONCE_BYTES)
         sealed = MAGIC + nonce + AESGCM(key).encrypt(nonce, plaintext, blob_name.encode())
@@ -124,8 +132,8 @@ class ImageStore:
         os.replace(tmp, path)  # a reader never sees a half-written file
         return blob_name
 
-    def get(self, day: dt.date, blob_name: str) -> bytes:
-        key = self.keyring.key_for_reading(day)
+    def get(self, day: dt.date, blob_name: str, session: Session | None = None) -> bytes:
+        key = self.keyring.key_for_reading(day, session)
         try:
             sealed = self._path(blob_name).read_bytes()
         except FileNotFoundError as exc:

@@ -92,7 +92,7 @@ def create_app(settings: Settings, *, system: System | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(ui.router)
     _install_error_handlers(app)
-    missing = undeclared_routes(app.routes, exempt=DOC_ROUTES)
+    missing = undeclared_routes([*api.router.routes, *ui.router.routes], exempt=DOC_ROUTES)
     if missing:
         raise RuntimeError(f"routes without an access rule (deny by default): {missing}")
     return app

@@ -172,13 +172,29 @@ def access_rule_of(route: BaseRoute) -> str | None:
     return None
 
 
+def _api_routes(routes: list[BaseRoute]) -> list[APIRoute]:
+    """All APIRoutes, also inside included routers (newer FastAPI includes them lazily)."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        nested = getattr(route, "original_router", None) or getattr(route, "routes", None)
+        if nested is not None:
+            found.extend(_api_routes(list(getattr(nested, "routes", nested))))
+    return list({id(r): r for r in found}.values())
+
+
 def undeclared_routes(routes: list[BaseRoute], exempt: set[str]) -> list[str]:
     missing = []
-    for route in routes:
-        path = getattr(route, "path", "")
-        if isinstance(route, APIRoute) and path not in exempt and access_rule_of(route) is None:
-            missing.append(f"{','.join(sorted(route.methods))} {path}")
+    for route in _api_routes(routes):
+        if route.path not in exempt and access_rule_of(route) is None:
+            missing.append(f"{','.join(sorted(route.methods))} {route.path}")
     return missing
+
+
+def declared_routes(routes: list[BaseRoute]) -> list[tuple[str, str, str]]:
+    """(methods, path, access rule) of every route: for the docs and the access test."""
+    return [(",".join(sorted(r.methods)), r.path, access_rule_of(r) or "UNDECLARED") for r in _api_routes(routes)]
 
 
 def csrf_token(secret: bytes, session_token: str) -> str:

@@ -106,12 +106,12 @@ def logout(request: Request, user: Annotated[Principal, Depends(signed_in())],
     return response
 
 
-def _thumbnail(system: Any, read: Any) -> str | None:
+def _thumbnail(system: Any, session: Any, read: Any) -> str | None:
     crop = next((i for i in read.images if i.kind == "crop"), None)
     if crop is None:
         return None
     try:
-        data = system.images.get(crop.capture_day, crop.blob_name)
+        data = system.images.get(crop.capture_day, crop.blob_name, session)
     except ImageUnavailableError:
         return None
     return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
@@ -125,7 +125,7 @@ def reads_page(request: Request, user: Annotated[Principal, Depends(require("rea
     show_images = user.can("images.view")
     with system.sessions() as session, session.begin():
         rows = reads.list_reads(session, user.viewer, limit=50, before_id=before)
-        items = [{"read": r, "thumb": _thumbnail(system, r) if show_images else None} for r in rows]
+        items = [{"read": r, "thumb": _thumbnail(system, session, r) if show_images else None} for r in rows]
     next_before = rows[-1].id if len(rows) == 50 else None
     return render(request, "reads.html", {"user": user, "items": items, "next_before": next_before,
                                           "show_images": show_images})

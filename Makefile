@@ -1,0 +1,55 @@
+# One task runner for developers and CI (.ci/run calls these targets).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: help setup setup-test demo test test-fast lint typecheck check docs docs-check bench-recognition clean
+
+help:
+	@echo "make demo        install and run the demo (embedded SQLite, http://127.0.0.1:$(PORT)/)"
+	@echo "make test        install the test extras and run the whole test suite"
+	@echo "make check       ruff + mypy"
+	@echo "make docs        regenerate docs/cli.md and docs/conformance.md"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+setup: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+setup-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]"
+
+demo: setup
+	$(BIN)/platekeeper demo --port $(PORT)
+
+lint: setup-test
+	$(BIN)/ruff check src tests benchmarks scripts
+
+typecheck: setup-test
+	$(BIN)/mypy
+
+check: lint typecheck
+
+test: setup-test
+	$(BIN)/python -m pytest
+
+test-fast: setup-test
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+docs: setup-test
+	$(BIN)/python scripts/gen_cli_reference.py > docs/cli.md
+	$(BIN)/python -m pytest -q -p no:cacheprovider --conformance-json=.conformance.json > /dev/null || true
+	$(BIN)/python scripts/gen_conformance.py .conformance.json > docs/conformance.md
+	rm -f .conformance.json
+
+docs-check: setup-test
+	$(BIN)/python scripts/gen_cli_reference.py | diff -u docs/cli.md - || (echo "docs/cli.md is stale: run make docs" && exit 1)
+
+bench-recognition: setup
+	$(BIN)/python benchmarks/recognition.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
