@@ -6,9 +6,9 @@ import click
 import typer.core
 import typer.main
 
-typer.core.HAS_RICH = False  # plain text: the same reference whatever the terminal
-
 from platekeeper.cli import app
+
+typer.core.HAS_RICH = False  # plain text: the same reference whatever the terminal
 
 
 def walk(command: click.Command, path: list[str]) -> None:

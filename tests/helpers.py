@@ -21,20 +21,47 @@ PASSWORD = "correct horse battery staple"
 
 def make_user(system: System, username: str, role: str) -> None:
     with transaction(system.sessions) as session:
-        create_user(session, system.profile, ADMIN_ACTOR, username=username, password=PASSWORD, role=role,
-                    display_name=username.title(), unit="Test Unit")
+        create_user(
+            session,
+            system.profile,
+            ADMIN_ACTOR,
+            username=username,
+            password=PASSWORD,
+            role=role,
+            display_name=username.title(),
+            unit="Test Unit",
+        )
 
 
-def make_camera(system: System, key: str = "cam-1", *, attested: bool = True, kind: str = "fixed",
-                masks: list[list[list[float]]] | None = None) -> str:
+def make_camera(
+    system: System,
+    key: str = "cam-1",
+    *,
+    attested: bool = True,
+    kind: str = "fixed",
+    masks: list[list[list[float]]] | None = None,
+) -> str:
     """A camera with an API key; returns the key."""
     with transaction(system.sessions) as session:
-        camera = create_camera(session, system.profile, ADMIN_ACTOR, key=key, name=f"Camera {key}", kind=kind,
-                               latitude=37.3 if kind == "fixed" else None, longitude=-121.9 if kind == "fixed" else None,
-                               masks=masks or [])
+        camera = create_camera(
+            session,
+            system.profile,
+            ADMIN_ACTOR,
+            key=key,
+            name=f"Camera {key}",
+            kind=kind,
+            latitude=37.3 if kind == "fixed" else None,
+            longitude=-121.9 if kind == "fixed" else None,
+            masks=masks or [],
+        )
         if attested:
-            attest_public_view(session, ADMIN_ACTOR, camera, attested_by="Test Lieutenant",
-                               statement="Covers the public roadway of Test St only.")
+            attest_public_view(
+                session,
+                ADMIN_ACTOR,
+                camera,
+                attested_by="Test Lieutenant",
+                statement="Covers the public roadway of Test St only.",
+            )
         return issue_api_key(session, ADMIN_ACTOR, camera)
 
 
@@ -46,8 +73,9 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> int:
     page = client.get("/login")
     token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
     assert token, page.text
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "login_csrf": token.group(1), "next": "/reads"})
+    response = client.post(
+        "/login", data={"username": username, "password": password, "login_csrf": token.group(1), "next": "/reads"}
+    )
     return response.status_code
 
 

@@ -17,7 +17,9 @@ ACTOR = audit.Actor(type="user", id="7", name="jdoe", role="analyst", agency="SJ
 
 def _fill(system: System, n: int = 5) -> None:
     for i in range(n):
-        audit.record_alone(system.sessions, audit.Event("reads.list", ACTOR, details={"plates": [f"7ABC{i:03d}"], "count": i}))
+        audit.record_alone(
+            system.sessions, audit.Event("reads.list", ACTOR, details={"plates": [f"7ABC{i:03d}"], "count": i})
+        )
 
 
 def _drop_guards(system: System) -> None:
@@ -38,7 +40,10 @@ def test_intact_chain_verifies(system: System) -> None:
 
 def test_the_database_refuses_updates_and_deletes(system: System) -> None:
     _fill(system, 2)
-    for statement in ("UPDATE audit_event SET actor_name = 'someone' WHERE seq = 1", "DELETE FROM audit_event WHERE seq = 1"):
+    for statement in (
+        "UPDATE audit_event SET actor_name = 'someone' WHERE seq = 1",
+        "DELETE FROM audit_event WHERE seq = 1",
+    ):
         with pytest.raises(DBAPIError, match="append-only"), system.engine.begin() as conn:
             conn.execute(text(statement))
     assert audit.verify(system.sessions).ok
@@ -47,7 +52,7 @@ def test_the_database_refuses_updates_and_deletes(system: System) -> None:
 @pytest.mark.parametrize(
     ("statement", "expected"),
     [
-        ("UPDATE audit_event SET details = '{\"plates\": [\"0XXX000\"], \"count\": 2}' WHERE seq = 3", "row 3: contents"),
+        ('UPDATE audit_event SET details = \'{"plates": ["0XXX000"], "count": 2}\' WHERE seq = 3', "row 3: contents"),
         ("DELETE FROM audit_event WHERE seq = 2", "rows 2..2 are missing"),
         ("DELETE FROM audit_event WHERE seq = 5", "newest rows are missing"),
     ],

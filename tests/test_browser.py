@@ -35,8 +35,9 @@ def live_server(tmp_path: Path, shared_recognizer: object) -> Iterator[tuple[str
     system = System.build(settings, migrate=True)
     system._recognizer = shared_recognizer  # type: ignore[assignment]
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, system=system), host="127.0.0.1", port=port,
-                                           log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, system=system), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -57,8 +58,15 @@ def page():  # type: ignore[no-untyped-def]
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         context = browser.new_context(viewport={"width": 1280, "height": 860})
         yield context.new_page()
@@ -68,9 +76,13 @@ def page():  # type: ignore[no-untyped-def]
 def _ingest(base: str, key: str, plate: str, seed: int) -> None:
     import httpx
 
-    response = httpx.post(f"{base}/api/v1/reads", headers={"Authorization": f"Bearer {key}"},
-                          data={"captured_at": "2026-05-01T10:00:00Z", "client_read_id": f"r-{plate}"},
-                          files={"image": ("car.jpg", plate_jpeg(plate, seed), "image/jpeg")}, timeout=60)
+    response = httpx.post(
+        f"{base}/api/v1/reads",
+        headers={"Authorization": f"Bearer {key}"},
+        data={"captured_at": "2026-05-01T10:00:00Z", "client_read_id": f"r-{plate}"},
+        files={"image": ("car.jpg", plate_jpeg(plate, seed), "image/jpeg")},
+        timeout=60,
+    )
     assert response.status_code == 201, response.text
 
 

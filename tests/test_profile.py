@@ -42,8 +42,17 @@ def test_profiles_differ_where_the_policies_do() -> None:
 @pytest.mark.req("ACC-4", "PRK-4")
 def test_roles_cover_the_required_classes_and_parking_never_sees_police_reads() -> None:
     profile = load_profile("san-jose-dup")
-    assert {"officer", "analyst", "lieutenant", "admin", "auditor", "privacy_officer", "records_manager",
-            "parking_staff", "parking_contractor"} <= set(profile.role_keys())
+    assert {
+        "officer",
+        "analyst",
+        "lieutenant",
+        "admin",
+        "auditor",
+        "privacy_officer",
+        "records_manager",
+        "parking_staff",
+        "parking_contractor",
+    } <= set(profile.role_keys())
     for key in ("parking_staff", "parking_contractor"):
         role = profile.role(key)
         assert role is not None and "reads.view" not in role.permissions
@@ -80,8 +89,9 @@ def test_yaml_syntax_error_names_the_line() -> None:
 
 
 def test_bad_time_zone_and_unknown_permission() -> None:
-    text = SJ_TEXT.replace("America/Los_Angeles", "Mars/Olympus").replace("[reads.view, images.view, cameras.view]",
-                                                                         "[reads.view, images.fly, cameras.view]", 1)
+    text = SJ_TEXT.replace("America/Los_Angeles", "Mars/Olympus").replace(
+        "[reads.view, images.view, cameras.view]", "[reads.view, images.fly, cameras.view]", 1
+    )
     with pytest.raises(ProfileError) as caught:
         parse_profile(text, "x.yaml")
     text_of = str(caught.value)

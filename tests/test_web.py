@@ -16,7 +16,9 @@ from tests.helpers import client_for, login, make_camera, make_user, plate_jpeg
 
 def _events(system: System, event_type: str) -> list[AuditEvent]:
     with system.sessions() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.event_type == event_type).order_by(AuditEvent.seq)))
+        return list(
+            session.scalars(select(AuditEvent).where(AuditEvent.event_type == event_type).order_by(AuditEvent.seq))
+        )
 
 
 def test_healthz_and_docs_are_public(system: System) -> None:
@@ -101,9 +103,16 @@ def test_roles_without_permission_are_refused_and_audited(system: System) -> Non
 
 
 def _edge_read(client_read_id: str = "edge-0001", plate: str = "8XYZ123") -> dict[str, object]:
-    return {"client_read_id": client_read_id, "captured_at": "2026-05-01T17:30:00-07:00", "plate": plate,
-            "confidence": 0.93, "candidates": [{"plate": plate, "confidence": 0.93}, {"plate": "8XY2123", "confidence": 0.4}],
-            "box": [100, 200, 120, 40], "region": "us-ca", "vehicle": {"colour": "blue"}}
+    return {
+        "client_read_id": client_read_id,
+        "captured_at": "2026-05-01T17:30:00-07:00",
+        "plate": plate,
+        "confidence": 0.93,
+        "candidates": [{"plate": plate, "confidence": 0.93}, {"plate": "8XY2123", "confidence": 0.4}],
+        "box": [100, 200, 120, 40],
+        "region": "us-ca",
+        "vehicle": {"colour": "blue"},
+    }
 
 
 @pytest.mark.req("CAP-1")
@@ -138,8 +147,12 @@ def test_wrong_api_key_is_refused_audited_and_stores_nothing(system: System) -> 
 @pytest.mark.req("SEC-3")
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"plate": "7abc-123"}, "plate"), ({"captured_at": "yesterday"}, "captured_at"),
-     ({"confidence": 3}, "confidence"), ({"surprise": 1}, "surprise")],
+    [
+        ({"plate": "7abc-123"}, "plate"),
+        ({"captured_at": "yesterday"}, "captured_at"),
+        ({"confidence": 3}, "confidence"),
+        ({"surprise": 1}, "surprise"),
+    ],
 )
 def test_malformed_edge_reads_get_a_clear_422(system: System, change: dict[str, object], field: str) -> None:
     key = make_camera(system)
@@ -171,11 +184,19 @@ def test_unreadable_and_missing_uploads_are_refused_and_leave_nothing(system: Sy
     key = make_camera(system)
     client = client_for(system)
     headers = {"Authorization": f"Bearer {key}"}
-    bad = client.post("/api/v1/reads", headers=headers, data={"captured_at": "2026-05-01T10:00:00Z"},
-                      files={"image": ("x.jpg", b"this is not a jpeg", "image/jpeg")})
+    bad = client.post(
+        "/api/v1/reads",
+        headers=headers,
+        data={"captured_at": "2026-05-01T10:00:00Z"},
+        files={"image": ("x.jpg", b"this is not a jpeg", "image/jpeg")},
+    )
     assert bad.status_code == 422 and "could not be decoded" in bad.json()["detail"]
-    missing = client.post("/api/v1/reads", headers=headers, data={"captured_at": "2026-05-01T10:00:00Z"},
-                          files={"other": ("x.txt", b"x", "text/plain")})
+    missing = client.post(
+        "/api/v1/reads",
+        headers=headers,
+        data={"captured_at": "2026-05-01T10:00:00Z"},
+        files={"other": ("x.txt", b"x", "text/plain")},
+    )
     assert missing.status_code == 422 and "'image'" in missing.json()["detail"]
     no_time = client.post("/api/v1/reads", headers=headers, files={"image": ("x.jpg", plate_jpeg(), "image/jpeg")})
     assert no_time.status_code == 422 and "captured_at" in no_time.json()["detail"]
@@ -192,9 +213,12 @@ def test_image_upload_is_read_stored_encrypted_and_viewed_with_audit(system: Sys
     key = make_camera(system)
     make_user(system, "ana", "analyst")
     client = client_for(system)
-    response = client.post("/api/v1/reads", headers={"Authorization": f"Bearer {key}"},
-                           data={"captured_at": "2026-05-01T10:00:00Z", "client_read_id": "cam1-000042"},
-                           files={"image": ("car.jpg", plate_jpeg("7ABC123"), "image/jpeg")})
+    response = client.post(
+        "/api/v1/reads",
+        headers={"Authorization": f"Bearer {key}"},
+        data={"captured_at": "2026-05-01T10:00:00Z", "client_read_id": "cam1-000042"},
+        files={"image": ("car.jpg", plate_jpeg("7ABC123"), "image/jpeg")},
+    )
     assert response.status_code == 201, response.text
     read = response.json()["created"][0]
     assert read["plate"] == "7ABC123" and read["images"] == ["crop", "frame"]

@@ -12,10 +12,14 @@ from typing import Annotated
 import typer
 
 from platekeeper import __version__
+from platekeeper.services.audit import Actor
 from platekeeper.settings import Settings, load_settings
 
-app = typer.Typer(help="platekeeper: an ALPR system that enforces its agency's policy.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="platekeeper: an ALPR system that enforces its agency's policy.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 config_app = typer.Typer(help="Settings and the agency policy profile.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -27,8 +31,15 @@ app.add_typer(users_app, name="users")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(audit_app, name="audit")
 
-DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data directory (default ./platekeeper-data).",
-                                              envvar="PLATEKEEPER_DATA_DIR", show_envvar=True)]
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Data directory (default ./platekeeper-data).",
+        envvar="PLATEKEEPER_DATA_DIR",
+        show_envvar=True,
+    ),
+]
 
 
 class _State:
@@ -61,21 +72,23 @@ def open_system(data_dir: Path | None = None, *, migrate: bool = False):  # type
         raise fail(str(exc)) from exc
 
 
-def cli_actor():  # type: ignore[no-untyped-def]
+def cli_actor() -> Actor:
     import getpass
-
-    from platekeeper.services.audit import Actor
 
     return Actor(type="system", name=f"cli:{getpass.getuser()}")
 
 
 @app.callback()
 def main_options(
-    config: Annotated[Path | None, typer.Option("--config", help="Settings file (TOML) with PLATEKEEPER_* keys in lower case.")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Settings file (TOML) with PLATEKEEPER_* keys in lower case.")
+    ] = None,
     data_dir: DataDir = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     state.config_file = config
     state.data_dir = data_dir
 
@@ -96,8 +109,10 @@ def config_validate(file: Annotated[Path, typer.Argument(help="Policy profile YA
         profile = load_profile(str(file))
     except ProfileError as exc:
         raise fail(str(exc)) from exc
-    typer.echo(f"ok: {file} is a valid policy profile ({profile.name}; {len(profile.roles)} roles, "
-               f"{len(profile.purposes.authorised)} authorised purposes)")
+    typer.echo(
+        f"ok: {file} is a valid policy profile ({profile.name}; {len(profile.roles)} roles, "
+        f"{len(profile.purposes.authorised)} authorised purposes)"
+    )
 
 
 @config_app.command("show")
@@ -148,11 +163,21 @@ def users_create(
 
     system = open_system(data_dir)
     password = os.environ.get("PLATEKEEPER_NEW_PASSWORD") or typer.prompt(
-        "Password", hide_input=True, confirmation_prompt=True)
+        "Password", hide_input=True, confirmation_prompt=True
+    )
     try:
         with transaction(system.sessions) as session:
-            user = create_user(session, system.profile, cli_actor(), username=username, password=password, role=role,
-                               display_name=name or username, unit=unit, badge_number=badge)
+            user = create_user(
+                session,
+                system.profile,
+                cli_actor(),
+                username=username,
+                password=password,
+                role=role,
+                display_name=name or username,
+                unit=unit,
+                badge_number=badge,
+            )
     except UserError as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"created user {user.username} ({role})")
@@ -166,7 +191,9 @@ def cameras_add(
     kind: Annotated[str, typer.Option(help="fixed or mobile.")] = "fixed",
     lat: Annotated[float | None, typer.Option(help="Surveyed latitude (fixed cameras).")] = None,
     lon: Annotated[float | None, typer.Option(help="Surveyed longitude (fixed cameras).")] = None,
-    mask: Annotated[list[str] | None, typer.Option(help="Privacy mask polygon 'x1,y1 x2,y2 x3,y3' in pixels; repeat for more.")] = None,
+    mask: Annotated[
+        list[str] | None, typer.Option(help="Privacy mask polygon 'x1,y1 x2,y2 x3,y3' in pixels; repeat for more.")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Add a camera. It delivers no reads until its public view is attested."""
@@ -177,8 +204,17 @@ def cameras_add(
     try:
         polygons = [parse_polygon(m) for m in mask or []]
         with transaction(system.sessions) as session:
-            create_camera(session, system.profile, cli_actor(), key=camera_id, name=name, kind=kind,
-                          latitude=lat, longitude=lon, masks=polygons)
+            create_camera(
+                session,
+                system.profile,
+                cli_actor(),
+                key=camera_id,
+                name=name,
+                kind=kind,
+                latitude=lat,
+                longitude=lon,
+                masks=polygons,
+            )
     except CameraError as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"added camera {camera_id}; attest its public view with `platekeeper cameras attest {camera_id}`")
@@ -198,7 +234,9 @@ def cameras_attest(
     system = open_system(data_dir)
     try:
         with transaction(system.sessions) as session:
-            attest_public_view(session, cli_actor(), get_camera(session, camera_id), statement=statement, attested_by=by)
+            attest_public_view(
+                session, cli_actor(), get_camera(session, camera_id), statement=statement, attested_by=by
+            )
     except CameraError as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"camera {camera_id} is live")
@@ -221,8 +259,9 @@ def cameras_api_key(camera_id: str, data_dir: DataDir = None) -> None:
 
 
 @cameras_app.command("gps-import")
-def cameras_gps_import(camera_id: str, file: Annotated[Path, typer.Argument(help="CSV: time,latitude,longitude")],
-                       data_dir: DataDir = None) -> None:
+def cameras_gps_import(
+    camera_id: str, file: Annotated[Path, typer.Argument(help="CSV: time,latitude,longitude")], data_dir: DataDir = None
+) -> None:
     """Import a mobile camera's GPS track; reads take the fix nearest their capture time."""
     from platekeeper.services import audit
     from platekeeper.services.cameras import CameraError, add_gps_fixes, get_camera, read_gps_csv
@@ -233,8 +272,15 @@ def cameras_gps_import(camera_id: str, file: Annotated[Path, typer.Argument(help
         fixes = read_gps_csv(file)
         with transaction(system.sessions) as session:
             count = add_gps_fixes(session, get_camera(session, camera_id), fixes)
-            audit.record(session, audit.Event("camera.gps_import", cli_actor(), target=f"camera:{camera_id}",
-                                              details={"fixes": count, "file": file.name}))
+            audit.record(
+                session,
+                audit.Event(
+                    "camera.gps_import",
+                    cli_actor(),
+                    target=f"camera:{camera_id}",
+                    details={"fixes": count, "file": file.name},
+                ),
+            )
     except (CameraError, OSError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"imported {count} GPS fixes for {camera_id}")
@@ -251,8 +297,10 @@ def cameras_list(data_dir: DataDir = None) -> None:
     with system.sessions() as session:
         for cam in session.scalars(select(Camera).order_by(Camera.key)):
             where = f"{cam.latitude:.5f},{cam.longitude:.5f}" if cam.latitude is not None else "GPS track"
-            typer.echo(f"{cam.key:<16} {cam.kind:<7} {'live' if cam.live else 'NOT ATTESTED':<13} "
-                       f"masks={len(cam.privacy_masks)} key={'yes' if cam.api_key_hash else 'no':<3} {where}  {cam.name}")
+            typer.echo(
+                f"{cam.key:<16} {cam.kind:<7} {'live' if cam.live else 'NOT ATTESTED':<13} "
+                f"masks={len(cam.privacy_masks)} key={'yes' if cam.api_key_hash else 'no':<3} {where}  {cam.name}"
+            )
 
 
 # ---- recognition and ingest ----------------------------------------------------------------------------
@@ -291,7 +339,9 @@ def ingest_command(
     paths: Annotated[list[Path], typer.Argument(help="Image files, folders and video files.")],
     camera: Annotated[str, typer.Option("--camera", help="Camera id the images come from.")],
     fps: Annotated[float, typer.Option(help="Frames per second sampled from videos.", min=0.1, max=60)] = 2.0,
-    captured_at: Annotated[str | None, typer.Option(help="Capture time for all stills (ISO 8601 with zone); default EXIF, then file time.")] = None,
+    captured_at: Annotated[
+        str | None, typer.Option(help="Capture time for all stills (ISO 8601 with zone); default EXIF, then file time.")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Read plates from files and store the reads with their encrypted images."""
@@ -305,13 +355,17 @@ def ingest_command(
         except ValueError as exc:
             raise fail(f"--captured-at {captured_at!r} is not an ISO 8601 time") from exc
     try:
-        summary = ingest_paths(system, cli_actor(), camera, paths, fps=fps, captured_at=when, progress=sys.stderr.isatty())
+        summary = ingest_paths(
+            system, cli_actor(), camera, paths, fps=fps, captured_at=when, progress=sys.stderr.isatty()
+        )
     except ValueError as exc:
         raise fail(str(exc)) from exc
     for problem in summary.errors:
         typer.secho(f"skipped {problem}", err=True, fg=typer.colors.YELLOW)
-    typer.echo(f"{summary.files} files: {summary.created} reads stored, {summary.duplicates} duplicates, "
-               f"{len(summary.errors)} files skipped")
+    typer.echo(
+        f"{summary.files} files: {summary.created} reads stored, {summary.duplicates} duplicates, "
+        f"{len(summary.errors)} files skipped"
+    )
     if summary.errors and not summary.created:
         raise typer.Exit(1)
 

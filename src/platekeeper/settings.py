@@ -31,9 +31,7 @@ class Settings(BaseSettings):
     profile: str = Field(
         default="san-jose-dup", description="Built-in profile name or path to a policy profile YAML file"
     )
-    master_key: SecretStr | None = Field(
-        default=None, description="Base64 of 32 bytes; wraps the per-day image keys"
-    )
+    master_key: SecretStr | None = Field(default=None, description="Base64 of 32 bytes; wraps the per-day image keys")
     secret_key: SecretStr | None = Field(default=None, description="Signs CSRF tokens; generated if unset")
     recognition_threads: int = Field(default=1, ge=1, le=64)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)

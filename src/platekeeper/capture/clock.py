@@ -20,7 +20,9 @@ def capture_time(path: Path, camera_zone: ZoneInfo) -> dt.datetime:
         stamp = None
     if isinstance(stamp, str):
         try:
-            return dt.datetime.strptime(stamp.strip(), "%Y:%m:%d %H:%M:%S").replace(tzinfo=camera_zone).astimezone(dt.UTC)
+            return (
+                dt.datetime.strptime(stamp.strip(), "%Y:%m:%d %H:%M:%S").replace(tzinfo=camera_zone).astimezone(dt.UTC)
+            )
         except ValueError:
             pass
     return dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)

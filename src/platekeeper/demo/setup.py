@@ -37,8 +37,14 @@ class DemoCamera:
 
 # Surveyed spots at San José intersections; the mask hides a house front beside the road (CAP-3).
 CAMERAS = (
-    DemoCamera("fixed-1", "Tully Rd at Monterey Rd (eastbound)", "fixed", 37.30566, -121.86117,
-               (((1080.0, 0.0), (1280.0, 0.0), (1280.0, 140.0), (1080.0, 140.0)),)),
+    DemoCamera(
+        "fixed-1",
+        "Tully Rd at Monterey Rd (eastbound)",
+        "fixed",
+        37.30566,
+        -121.86117,
+        (((1080.0, 0.0), (1280.0, 0.0), (1280.0, 140.0), (1080.0, 140.0)),),
+    ),
     DemoCamera("fixed-2", "Story Rd at King Rd (westbound)", "fixed", 37.34966, -121.85202),
     DemoCamera("mobile-1", "Patrol unit 12 (mobile)", "mobile", None, None),
 )
@@ -58,9 +64,13 @@ def _gps_track(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, 
     fixes = []
     for i in range(steps + 1):
         f = i / steps
-        fixes.append((start + (end - start) * f,
-                      TRACK_START[0] + (TRACK_END[0] - TRACK_START[0]) * f,
-                      TRACK_START[1] + (TRACK_END[1] - TRACK_START[1]) * f))
+        fixes.append(
+            (
+                start + (end - start) * f,
+                TRACK_START[0] + (TRACK_END[0] - TRACK_START[0]) * f,
+                TRACK_START[1] + (TRACK_END[1] - TRACK_START[1]) * f,
+            )
+        )
     return fixes
 
 
@@ -70,14 +80,36 @@ def _set_up(system: System) -> str:
     _, manifest = demo_assets()
     longest = max(int(str(item["offset_s"])) for item in manifest)
     with transaction(system.sessions) as session:
-        create_user(session, system.profile, DEMO_ACTOR, username=ADMIN, password=password, role="admin",
-                    display_name="Demo Administrator", unit="Crime Data Intelligence Center")
+        create_user(
+            session,
+            system.profile,
+            DEMO_ACTOR,
+            username=ADMIN,
+            password=password,
+            role="admin",
+            display_name="Demo Administrator",
+            unit="Crime Data Intelligence Center",
+        )
         for spec in CAMERAS:
-            camera = create_camera(session, system.profile, DEMO_ACTOR, key=spec.key, name=spec.name, kind=spec.kind,
-                                   latitude=spec.lat, longitude=spec.lon, masks=[list(map(list, m)) for m in spec.masks])
-            attest_public_view(session, DEMO_ACTOR, camera, attested_by="Demo Administrator, CDIC",
-                               statement=f"{spec.name}: the field of view covers the public roadway only; "
-                                         "the neighbouring house front is masked.")
+            camera = create_camera(
+                session,
+                system.profile,
+                DEMO_ACTOR,
+                key=spec.key,
+                name=spec.name,
+                kind=spec.kind,
+                latitude=spec.lat,
+                longitude=spec.lon,
+                masks=[list(map(list, m)) for m in spec.masks],
+            )
+            attest_public_view(
+                session,
+                DEMO_ACTOR,
+                camera,
+                attested_by="Demo Administrator, CDIC",
+                statement=f"{spec.name}: the field of view covers the public roadway only; "
+                "the neighbouring house front is masked.",
+            )
             if spec.kind == "mobile":
                 add_gps_fixes(session, camera, _gps_track(now - dt.timedelta(seconds=longest + 600), now))
         audit.record(session, audit.Event("system.demo", DEMO_ACTOR, details={"cameras": [c.key for c in CAMERAS]}))
@@ -90,8 +122,9 @@ def _ingest_assets(system: System) -> int:
     stored = 0
     for item in manifest:
         when = now - dt.timedelta(seconds=int(str(item["offset_s"])))
-        summary = ingest_paths(system, DEMO_ACTOR, str(item["camera"]), [folder / str(item["file"])],
-                               captured_at=when, progress=False)
+        summary = ingest_paths(
+            system, DEMO_ACTOR, str(item["camera"]), [folder / str(item["file"])], captured_at=when, progress=False
+        )
         stored += summary.created
     return stored
 
@@ -114,8 +147,10 @@ def run_demo(settings: Settings, *, host: str, port: int, serve: bool) -> None:
         typer.secho(f"  password:       {password}", bold=True)
         typer.echo("  (the password is shown only this once)\n")
     else:
-        typer.echo(f"Demo data found in {settings.data_dir.resolve()}; sign in at {url} as {ADMIN} "
-                   "with the password printed on the first run (delete the folder to start over).")
+        typer.echo(
+            f"Demo data found in {settings.data_dir.resolve()}; sign in at {url} as {ADMIN} "
+            "with the password printed on the first run (delete the folder to start over)."
+        )
     if serve:
         import uvicorn
 

@@ -240,5 +240,7 @@ def load_profile(name_or_path: str) -> PolicyProfile:
     path = Path(name_or_path)
     if not path.is_file():
         known = ", ".join(BUILTIN_PROFILES)
-        raise ProfileError(name_or_path, [ProfileProblem(None, None, "", f"no such file or built-in profile (built-in: {known})")])
+        raise ProfileError(
+            name_or_path, [ProfileProblem(None, None, "", f"no such file or built-in profile (built-in: {known})")]
+        )
     return parse_profile(path.read_text(encoding="utf-8"), source=str(path))

@@ -142,7 +142,9 @@ class VerifyResult:
 def _rows(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
     last = 0
     while True:
-        chunk = session.scalars(select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)).all()
+        chunk = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(batch)
+        ).all()
         if not chunk:
             return
         yield from chunk
@@ -169,5 +171,7 @@ def verify(sessions: sessionmaker[Session], max_problems: int = 50) -> VerifyRes
         if head is None:
             problems.append("the chain head record is missing")
         elif len(problems) < max_problems and (head.last_seq != expected_seq - 1 or head.last_hash != prev_hash):
-            problems.append(f"the newest rows are missing: chain head is at row {head.last_seq}, table ends at {expected_seq - 1}")
+            problems.append(
+                f"the newest rows are missing: chain head is at row {head.last_seq}, table ends at {expected_seq - 1}"
+            )
     return VerifyResult(rows=count, problems=tuple(problems))

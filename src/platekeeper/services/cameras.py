@@ -115,7 +115,9 @@ def get_camera(session: Session, key: str) -> Camera:
     return camera
 
 
-def attest_public_view(session: Session, actor: audit.Actor, camera: Camera, *, statement: str, attested_by: str) -> None:
+def attest_public_view(
+    session: Session, actor: audit.Actor, camera: Camera, *, statement: str, attested_by: str
+) -> None:
     """CAP-3: record who attested that the camera sees only what is in public view."""
     if len(statement.strip()) < 20:
         raise CameraError("the public-view attestation must describe what the camera sees (20 characters or more)")
@@ -140,7 +142,9 @@ def issue_api_key(session: Session, actor: audit.Actor, camera: Camera) -> str:
     secret = secrets.token_urlsafe(32)
     camera.api_key_prefix = prefix
     camera.api_key_hash = _secret_hash(secret)
-    audit.record(session, audit.Event("camera.api_key", actor, target=f"camera:{camera.key}", details={"prefix": prefix}))
+    audit.record(
+        session, audit.Event("camera.api_key", actor, target=f"camera:{camera.key}", details={"prefix": prefix})
+    )
     return f"{API_KEY_PREFIX}{prefix}_{secret}"
 
 
@@ -193,7 +197,10 @@ def location_at(session: Session, camera: Camera, when: dt.datetime) -> tuple[fl
     if camera.kind == "fixed":
         return camera.latitude, camera.longitude
     before = session.scalar(
-        select(GpsFix).where(GpsFix.camera_id == camera.id, GpsFix.fixed_at <= when).order_by(GpsFix.fixed_at.desc()).limit(1)
+        select(GpsFix)
+        .where(GpsFix.camera_id == camera.id, GpsFix.fixed_at <= when)
+        .order_by(GpsFix.fixed_at.desc())
+        .limit(1)
     )
     after = session.scalar(
         select(GpsFix).where(GpsFix.camera_id == camera.id, GpsFix.fixed_at > when).order_by(GpsFix.fixed_at).limit(1)

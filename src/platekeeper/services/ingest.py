@@ -26,7 +26,7 @@ MAX_CLOCK_AHEAD = dt.timedelta(hours=1)
 JPEG_QUALITY = 90
 
 
-class IngestRefused(ValueError):  # noqa: N818 - a refusal, not a crash
+class IngestRefused(ValueError):
     """The submission was refused; nothing was stored."""
 
 
@@ -112,8 +112,9 @@ def _client_ids(pending: Sequence[PendingRead]) -> list[str | None]:
     return ids
 
 
-def _store_image(system: System, read: Read, kind: str, image: Image, keys: dict[dt.date, bytes],
-                 written: list[str]) -> ReadImage:
+def _store_image(
+    system: System, read: Read, kind: str, image: Image, keys: dict[dt.date, bytes], written: list[str]
+) -> ReadImage:
     data = encode_jpeg(image)
     blob = system.images.put(read.capture_day, kind, data, key=keys[read.capture_day])
     written.append(blob)
@@ -131,6 +132,8 @@ def _store_image(system: System, read: Read, kind: str, image: Image, keys: dict
 
 def _build_read(session: Session, camera: Camera, item: PendingRead, client_id: str | None, source: str) -> Read:
     captured = check_capture_time(item.captured_at)
+    lat: float | None
+    lon: float | None
     if camera.kind == "mobile" and item.location is not None:
         lat, lon = item.location
     else:
@@ -158,6 +161,49 @@ def _build_read(session: Session, camera: Camera, item: PendingRead, client_id: 
     )
 
 
+def _insert(
+    system: System,
+    session: Session,
+    actor: audit.Actor,
+    camera_key: str,
+    pending: Sequence[PendingRead],
+    source: str,
+    keys: dict[dt.date, bytes],
+    written: list[str],
+) -> IngestResult:
+    camera = session.scalar(select(Camera).where(Camera.key == camera_key))
+    if camera is None:
+        raise IngestRefused(f"no camera {camera_key!r}")
+    require_live(camera)
+    duplicates: list[Read] = []
+    created: list[Read] = []
+    for item, client_id in zip(pending, _client_ids(pending), strict=True):
+        if client_id is not None and (dupes := _existing(session, camera, client_id)):
+            duplicates.extend(d for d in dupes if d.client_read_id == client_id)
+            continue
+        read = _build_read(session, camera, item, client_id, source)
+        if item.plate.crop is not None:
+            read.images.append(_store_image(system, read, "crop", item.plate.crop, keys, written))
+        if item.frame is not None:
+            read.images.append(_store_image(system, read, "frame", item.frame, keys, written))
+        session.add(read)
+        created.append(read)
+    session.flush()
+    if created:
+        details = {"reads": [r.uid for r in created], "plates": [r.plate for r in created], "source": source}
+        audit.record(session, audit.Event("read.ingest", actor, target=f"camera:{camera.key}", details=details))
+    return IngestResult(created=created, duplicates=duplicates)
+
+
+def _race_winners(system: System, camera_key: str, pending: Sequence[PendingRead]) -> list[Read]:
+    """Reads a concurrent submission stored under the same client read ids."""
+    with system.sessions() as session:
+        camera = session.scalar(select(Camera).where(Camera.key == camera_key))
+        if camera is None:
+            return []
+        return [r for i in pending if i.client_read_id for r in _existing(session, camera, i.client_read_id)]
+
+
 def store_reads(
     system: System, actor: audit.Actor, camera_key: str, pending: Sequence[PendingRead], source: str
 ) -> IngestResult:
@@ -171,53 +217,22 @@ def store_reads(
         raise IngestRefused(str(exc)) from exc
     try:
         with system.sessions() as session, session.begin():
-            camera = session.scalar(select(Camera).where(Camera.key == camera_key))
-            if camera is None:
-                raise IngestRefused(f"no camera {camera_key!r}")
-            require_live(camera)
-            duplicates: list[Read] = []
-            created: list[Read] = []
-            for item, client_id in zip(pending, _client_ids(pending), strict=True):
-                if client_id is not None and (dupes := _existing(session, camera, client_id)):
-                    duplicates.extend(d for d in dupes if d.client_read_id == client_id)
-                    continue
-                read = _build_read(session, camera, item, client_id, source)
-                if item.plate.crop is not None:
-                    read.images.append(_store_image(system, read, "crop", item.plate.crop, keys, written))
-                if item.frame is not None:
-                    read.images.append(_store_image(system, read, "frame", item.frame, keys, written))
-                session.add(read)
-                created.append(read)
-            session.flush()
-            if created:
-                audit.record(
-                    session,
-                    audit.Event(
-                        "read.ingest",
-                        actor,
-                        target=f"camera:{camera.key}",
-                        details={"reads": [r.uid for r in created], "plates": [r.plate for r in created], "source": source},
-                    ),
-                )
-        return IngestResult(created=created, duplicates=duplicates)
-    except IntegrityError as exc:
-        # A concurrent submission of the same client read id won the race: report it as a duplicate.
-        for blob in written:
-            system.images.delete(blob)
-        if any(item.client_read_id for item in pending):
-            with system.sessions() as session:
-                camera = session.scalar(select(Camera).where(Camera.key == camera_key))
-                if camera is not None:
-                    dupes = [r for i in pending if i.client_read_id for r in _existing(session, camera, i.client_read_id)]
-                    if dupes:
-                        return IngestResult(created=[], duplicates=dupes)
-        raise IngestRefused(f"the reads could not be stored: {exc.orig}") from exc
-    except BaseException:
+            return _insert(system, session, actor, camera_key, pending, source, keys, written)
+    except BaseException as exc:
         for blob in written:  # nothing half-written: images of a rolled-back read go too
             system.images.delete(blob)
+        if isinstance(exc, IntegrityError):
+            # A concurrent submission of the same client read id won the race: report it as a duplicate.
+            winners = _race_winners(system, camera_key, pending)
+            if winners:
+                return IngestResult(created=[], duplicates=winners)
+            raise IngestRefused(f"the reads could not be stored: {exc.orig}") from exc
         raise
 
 
 def refuse(system: System, actor: audit.Actor, reason: str, target: str | None = None) -> None:
     """Audit a refused submission (in its own transaction: the submission itself stored nothing)."""
-    audit.record_alone(system.sessions, audit.Event("read.ingest_refused", actor, outcome="refused", target=target, details={"reason": reason}))
+    audit.record_alone(
+        system.sessions,
+        audit.Event("read.ingest_refused", actor, outcome="refused", target=target, details={"reason": reason}),
+    )

@@ -33,10 +33,15 @@ def _expand(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(
-                f for f in path.rglob("*")
-                if f.is_file() and not f.name.startswith(".") and classify_path(f) in {InputKind.IMAGE, InputKind.VIDEO}
-            ))
+            files.extend(
+                sorted(
+                    f
+                    for f in path.rglob("*")
+                    if f.is_file()
+                    and not f.name.startswith(".")
+                    and classify_path(f) in {InputKind.IMAGE, InputKind.VIDEO}
+                )
+            )
         else:
             files.append(path)
     return files
@@ -91,8 +96,11 @@ def ingest_paths(
     for path in tqdm(files, unit="file", disable=not progress):
         summary.files += 1
         try:
-            pending = _video(system, camera, path, fps, captured_at) if is_video(path) else _still(
-                system, camera, path, captured_at)
+            pending = (
+                _video(system, camera, path, fps, captured_at)
+                if is_video(path)
+                else _still(system, camera, path, captured_at)
+            )
             result = store_reads(system, actor, camera_key, pending, source="cli")
         except (ImageDecodeError, IngestRefused, ValueError, OSError) as exc:
             summary.errors.append(f"{path}: {exc}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from platekeeper.services import audit
@@ -27,7 +27,7 @@ class Viewer:
         return kinds
 
 
-def _visible(viewer: Viewer):  # type: ignore[no-untyped-def]
+def _visible(viewer: Viewer) -> Select[Read]:
     return (
         select(Read)
         .join(Agency, Agency.id == Read.agency_id)
@@ -56,7 +56,12 @@ def list_reads(session: Session, viewer: Viewer, *, limit: int = 50, before_id: 
         audit.Event(
             "reads.list",
             viewer.actor,
-            details={"limit": limit, "before_id": before_id, "result_count": len(reads), "plates": [r.plate for r in reads]},
+            details={
+                "limit": limit,
+                "before_id": before_id,
+                "result_count": len(reads),
+                "plates": [r.plate for r in reads],
+            },
         ),
     )
     return reads

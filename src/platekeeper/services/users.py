@@ -58,7 +58,9 @@ def create_user(
 ) -> User:
     username = username.strip().lower()
     if not USERNAME_PATTERN.fullmatch(username):
-        raise UserError("username must be 2-64 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter")
+        raise UserError(
+            "username must be 2-64 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter"
+        )
     if profile.role(role) is None:
         raise UserError(f"unknown role {role!r}; this profile's roles: {', '.join(profile.role_keys())}")
     problem = password_problem(password, username)

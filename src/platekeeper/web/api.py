@@ -7,7 +7,6 @@ import binascii
 import datetime as dt
 from typing import Annotated, Any
 
-import cv2
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -54,7 +53,7 @@ def healthz(request: Request, _: Annotated[Principal | None, Depends(public())])
         with system.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         database = "ok"
-    except Exception:  # noqa: BLE001 - any failure means the database is not usable
+    except Exception:
         database = "unreachable"
     status = "ok" if database == "ok" else "degraded"
     return JSONResponse(
@@ -98,7 +97,9 @@ def _refuse(system: System, actor: audit.Actor, status: int, reason: str, target
 
 def _authenticate_camera(system: System, request: Request, api_key: str | None) -> Camera:
     if not api_key:
-        raise _refuse(system, _camera_actor(None, request), 401, "no camera API key: send 'Authorization: Bearer <key>'")
+        raise _refuse(
+            system, _camera_actor(None, request), 401, "no camera API key: send 'Authorization: Bearer <key>'"
+        )
     with system.sessions() as session:
         camera = cameras.camera_for_api_key(session, api_key)
     if camera is None:
@@ -129,7 +130,9 @@ def _edge_pending(camera: Camera, body: EdgeReadCreate) -> ingest.PendingRead:
         candidates=candidates,
         box=Box(*body.box) if body.box else Box(0, 0, 0, 0),
         region=body.region,
-        attributes=VehicleAttributes(colour=body.vehicle.colour, make=body.vehicle.make, body_type=body.vehicle.body_type),
+        attributes=VehicleAttributes(
+            colour=body.vehicle.colour, make=body.vehicle.make, body_type=body.vehicle.body_type
+        ),
         crop=crop,
     )
     location = (body.latitude, body.longitude) if body.latitude is not None and body.longitude is not None else None
@@ -241,4 +244,6 @@ async def create_reads(request: Request, api_key: Annotated[str | None, Depends(
         created = [read_public(r) for r in reads.by_uids(session, [r.uid for r in result.created])]
         duplicates = [read_public(r) for r in reads.by_uids(session, [r.uid for r in result.duplicates])]
     status = 201 if created or not duplicates else 200
-    return JSONResponse(IngestResponse(created=created, duplicates=duplicates).model_dump(mode="json"), status_code=status)
+    return JSONResponse(
+        IngestResponse(created=created, duplicates=duplicates).model_dump(mode="json"), status_code=status
+    )

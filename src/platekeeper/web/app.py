@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp
 
 import platekeeper
 from platekeeper.settings import Settings
@@ -31,11 +32,13 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 # Swagger UI needs its own scripts; it is served from the package, never a CDN.
-DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
+DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
+)
 
 
 class SecurityHeaders(BaseHTTPMiddleware):
-    def __init__(self, app: FastAPI, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool) -> None:
         super().__init__(app)
         self.hsts = hsts
 
@@ -81,13 +84,18 @@ def create_app(settings: Settings, *, system: System | None = None) -> FastAPI:
     app = FastAPI(
         title="platekeeper",
         version=platekeeper.__version__,
-        description="Automated license plate reader that enforces ALPR policy. Every call that touches ALPR data is audited.",
+        description=(
+            "Automated license plate reader that enforces ALPR policy. "
+            "Every call that touches ALPR data is audited."
+        ),
         docs_url=None,
         redoc_url=None,
     )
     app.state.system = system
     app.add_middleware(SecurityHeaders, hsts=settings.production)
-    app.mount("/static", StaticFiles(directory=str(resources.files("platekeeper.web").joinpath("static"))), name="static")
+    app.mount(
+        "/static", StaticFiles(directory=str(resources.files("platekeeper.web").joinpath("static"))), name="static"
+    )
     app.mount("/static-docs", ui.swagger_static(), name="static-docs")
     app.include_router(api.router)
     app.include_router(ui.router)

@@ -24,11 +24,11 @@ LOGIN_CSRF_COOKIE = "pk_login_csrf"
 ACCESS_ATTR = "__platekeeper_access__"
 
 
-class NotAuthenticated(Exception):  # noqa: N818 - control flow, mapped to 401 / login redirect
+class NotAuthenticated(Exception):
     pass
 
 
-class Forbidden(Exception):  # noqa: N818
+class Forbidden(Exception):
     def __init__(self, permission: str) -> None:
         super().__init__(permission)
         self.permission = permission
@@ -188,13 +188,13 @@ def undeclared_routes(routes: list[BaseRoute], exempt: set[str]) -> list[str]:
     missing = []
     for route in _api_routes(routes):
         if route.path not in exempt and access_rule_of(route) is None:
-            missing.append(f"{','.join(sorted(route.methods))} {route.path}")
+            missing.append(f"{','.join(sorted(route.methods or ()))} {route.path}")
     return missing
 
 
 def declared_routes(routes: list[BaseRoute]) -> list[tuple[str, str, str]]:
     """(methods, path, access rule) of every route: for the docs and the access test."""
-    return [(",".join(sorted(r.methods)), r.path, access_rule_of(r) or "UNDECLARED") for r in _api_routes(routes)]
+    return [(",".join(sorted(r.methods or ())), r.path, access_rule_of(r) or "UNDECLARED") for r in _api_routes(routes)]
 
 
 def csrf_token(secret: bytes, session_token: str) -> str:

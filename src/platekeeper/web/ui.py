@@ -44,7 +44,9 @@ def index(user: Annotated[Principal | None, Depends(public())]) -> Response:
 
 
 @router.get("/login")
-def login_page(request: Request, _: Annotated[Principal | None, Depends(public())], next: str | None = None) -> Response:
+def login_page(
+    request: Request, _: Annotated[Principal | None, Depends(public())], next: str | None = None
+) -> Response:
     token = secrets.token_urlsafe(24)
     response = render(request, "login.html", {"login_csrf": token, "next": _safe_next(next), "error": None})
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request))
@@ -67,34 +69,69 @@ def login(
     system = system_of(request)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, login_csrf):
-        return render(request, "login.html", {"login_csrf": expected, "next": _safe_next(next),
-                      "error": "The form expired. Please sign in again."}, status_code=400)
+        return render(
+            request,
+            "login.html",
+            {"login_csrf": expected, "next": _safe_next(next), "error": "The form expired. Please sign in again."},
+            status_code=400,
+        )
     ip = client_ip(request)
     with system.sessions() as session, session.begin():
         result = users.check_password(session, username, password)
         if result.user is None:
-            audit.record(session, audit.Event("auth.login_failed", audit.Actor(type="anonymous", name=username[:64], source_ip=ip),
-                                              outcome="refused", details={"reason": result.reason}))
+            audit.record(
+                session,
+                audit.Event(
+                    "auth.login_failed",
+                    audit.Actor(type="anonymous", name=username[:64], source_ip=ip),
+                    outcome="refused",
+                    details={"reason": result.reason},
+                ),
+            )
             failed = True
         else:
             user = result.user
             token = users.open_session(session, user, system.settings.session_hours, ip)
-            audit.record(session, audit.Event("auth.login", audit.Actor(type="user", id=str(user.id), name=user.username,
-                                              role=user.role, agency=user.agency.name, unit=user.unit, source_ip=ip)))
+            audit.record(
+                session,
+                audit.Event(
+                    "auth.login",
+                    audit.Actor(
+                        type="user",
+                        id=str(user.id),
+                        name=user.username,
+                        role=user.role,
+                        agency=user.agency.name,
+                        unit=user.unit,
+                        source_ip=ip,
+                    ),
+                ),
+            )
             failed = False
     if failed:
-        return render(request, "login.html", {"login_csrf": expected, "next": _safe_next(next), "error": LOGIN_FAILED},
-                      status_code=401)
+        return render(
+            request,
+            "login.html",
+            {"login_csrf": expected, "next": _safe_next(next), "error": LOGIN_FAILED},
+            status_code=401,
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=_secure(request),
-                        max_age=int(system.settings.session_hours * 3600))
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request),
+        max_age=int(system.settings.session_hours * 3600),
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, user: Annotated[Principal, Depends(signed_in())],
-           csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+def logout(
+    request: Request, user: Annotated[Principal, Depends(signed_in())], csrf: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
     system = system_of(request)
     if not csrf_ok(system.secret_key, user.session_token, csrf):
         raise HTTPException(400, "the form's security token is missing or wrong; reload the page")
@@ -118,8 +155,11 @@ def _thumbnail(system: Any, session: Any, read: Any) -> str | None:
 
 
 @router.get("/reads")
-def reads_page(request: Request, user: Annotated[Principal, Depends(require("reads.view", "parking_reads.view"))],
-               before: int | None = None) -> Response:
+def reads_page(
+    request: Request,
+    user: Annotated[Principal, Depends(require("reads.view", "parking_reads.view"))],
+    before: int | None = None,
+) -> Response:
     """Newest reads first; crops are inlined so the one audited list covers what was shown."""
     system = system_of(request)
     show_images = user.can("images.view")
@@ -127,26 +167,41 @@ def reads_page(request: Request, user: Annotated[Principal, Depends(require("rea
         rows = reads.list_reads(session, user.viewer, limit=50, before_id=before)
         items = [{"read": r, "thumb": _thumbnail(system, session, r) if show_images else None} for r in rows]
     next_before = rows[-1].id if len(rows) == 50 else None
-    return render(request, "reads.html", {"user": user, "items": items, "next_before": next_before,
-                                          "show_images": show_images})
+    return render(
+        request, "reads.html", {"user": user, "items": items, "next_before": next_before, "show_images": show_images}
+    )
 
 
 @router.get("/reads/{read_id}")
-def read_page(request: Request, read_id: str,
-              user: Annotated[Principal, Depends(require("reads.view", "parking_reads.view"))]) -> Response:
+def read_page(
+    request: Request, read_id: str, user: Annotated[Principal, Depends(require("reads.view", "parking_reads.view"))]
+) -> Response:
     system = system_of(request)
     with system.sessions() as session, session.begin():
         read = reads.get_read(session, user.viewer, read_id)
     if read is None:
-        return render(request, "error.html", {"user": user, "title": "Not found",
-                                              "message": "There is no such read."}, status_code=404)
-    return render(request, "read.html", {"user": user, "read": read, "show_images": user.can("images.view"),
-                                         "kinds": sorted(i.kind for i in read.images)})
+        return render(
+            request,
+            "error.html",
+            {"user": user, "title": "Not found", "message": "There is no such read."},
+            status_code=404,
+        )
+    return render(
+        request,
+        "read.html",
+        {
+            "user": user,
+            "read": read,
+            "show_images": user.can("images.view"),
+            "kinds": sorted(i.kind for i in read.images),
+        },
+    )
 
 
 @router.get("/reads/{read_id}/images/{kind}.jpg")
-def read_image(request: Request, read_id: str, kind: str,
-               user: Annotated[Principal, Depends(require("images.view"))]) -> Response:
+def read_image(
+    request: Request, read_id: str, kind: str, user: Annotated[Principal, Depends(require("images.view"))]
+) -> Response:
     if kind not in {"frame", "crop"}:
         raise HTTPException(404, "no such image")
     system = system_of(request)
