@@ -45,6 +45,8 @@ class TextRead:
     text: str
     confidence: float
     char_confidences: tuple[float, ...] = ()
+    # per emitted character: the reader's next-best symbols with their scores, best first
+    char_alternatives: tuple[tuple[tuple[str, float], ...], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Frame sources: files, folders, video; privacy masks applied before recognition."""
