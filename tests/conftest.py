@@ -100,11 +100,13 @@ _outcomes: dict[str, dict[str, object]] = {}
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    entry = _outcomes.setdefault(report.nodeid, {"outcome": "passed", "reqs": []})
+    entry = _outcomes.setdefault(report.nodeid, {"outcome": "not run", "reqs": []})
     if report.failed:
         entry["outcome"] = "failed"
     elif report.skipped and entry["outcome"] != "failed":
         entry["outcome"] = "skipped"
+    elif report.when == "call" and report.passed and entry["outcome"] == "not run":
+        entry["outcome"] = "passed"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

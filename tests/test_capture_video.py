@@ -23,7 +23,7 @@ def write_video(path: Path, frames: int = 30, fps: float = 10.0) -> Path:
     return path
 
 
-@pytest.mark.req("CAP-2")
+@pytest.mark.req("CAP-1")
 def test_sample_video_at_two_fps(tmp_path: Path) -> None:
     video = write_video(tmp_path / "clip.avi", frames=30, fps=10.0)
     samples = list(sample_video(video, fps=2.0))
@@ -34,7 +34,7 @@ def test_sample_video_at_two_fps(tmp_path: Path) -> None:
     assert abs(int(samples[2][2].mean()) - 80) <= 4
 
 
-@pytest.mark.req("CAP-2")
+@pytest.mark.req("CAP-1")
 def test_sampling_faster_than_the_video_gives_every_frame(tmp_path: Path) -> None:
     video = write_video(tmp_path / "clip.avi", frames=5, fps=10.0)
     assert [i for i, _, _ in sample_video(video, fps=100.0)] == [0, 1, 2, 3, 4]
@@ -55,7 +55,7 @@ def _read(plate: str, conf: float) -> PlateRead:
     return PlateRead(plate, conf, (Candidate(plate, conf),), Box(0, 0, 10, 5))
 
 
-@pytest.mark.req("CAP-2")
+@pytest.mark.req("CAP-1")
 def test_best_reads_per_plate_keeps_the_most_confident() -> None:
     stream = [
         (0.0, "f0", [_read("7ABC123", 0.7)]),

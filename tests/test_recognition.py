@@ -132,7 +132,7 @@ def test_iter_image_files_sorted_recursive(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.req("CAP-1")
+@pytest.mark.req("CAP-1", "CAP-2")
 @pytest.mark.parametrize("font", [cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_SIMPLEX])
 def test_synthetic_plate_is_read_exactly(recognizer: PlateRecognizer, font: int) -> None:
     image = synthetic_car(font=font)
