@@ -9,7 +9,18 @@ import cv2
 import numpy as np
 import pytest
 
-from platekeeper.recognition.base import Box, Candidate, Image, PlateRead, PlateRecognizer
+from platekeeper.recognition.base import (
+    Box,
+    Candidate,
+    Detector,
+    Image,
+    PlateRead,
+    PlateRecognizer,
+    Reader,
+    TextRead,
+    TextRegion,
+)
+from platekeeper.recognition.pipeline import OcrPlateRecognizer, RecognizerOptions
 from platekeeper.recognition.runner import iter_contracts, iter_image_files, plate_contract, read_contract
 
 PLATE = "7ABC123"
@@ -184,3 +195,45 @@ def test_tiny_and_grey_images_do_not_fail(recognizer: PlateRecognizer) -> None:
     assert recognizer.recognize(np.zeros((3, 3, 3), dtype=np.uint8)) == []
     grey = cv2.cvtColor(synthetic_car(), cv2.COLOR_BGR2GRAY)
     assert recognizer.recognize(grey)[0].plate == PLATE
+
+
+# --- the pipeline over stub models (the seam) -------------------------------------------------
+
+
+class StubDetector(Detector):
+    def __init__(self, boxes: list[Box]) -> None:
+        self.boxes = boxes
+
+    def detect(self, image: Image) -> list[TextRegion]:
+        return [
+            TextRegion(b, ((b.x, b.y), (b.x + b.w, b.y), (b.x + b.w, b.y + b.h), (b.x, b.y + b.h)), 0.9)
+            for b in self.boxes
+        ]
+
+
+class StubReader(Reader):
+    """Reads the text whose index is the crop's brightness / 20."""
+
+    TEXTS = ("CALIFORNIA", "7A8C123", "TOY0TA", "5XYZ999")
+
+    def read(self, crop: Image) -> TextRead | None:
+        text = self.TEXTS[round(float(crop.mean()) / 20) % len(self.TEXTS)]
+        confs = tuple(0.55 if ch == "8" else 0.99 for ch in text)
+        return TextRead(text, 0.9, confs)
+
+
+def test_pipeline_over_stub_models_rejects_words_and_fixes_syntax() -> None:
+    image = np.zeros((200, 400, 3), dtype=np.uint8)
+    boxes = [Box(10 + 95 * i, 50, 80, 20) for i in range(4)]
+    for i, b in enumerate(boxes):
+        image[:, max(0, b.x - 15) : b.x + b.w + 15] = 20 * i  # brightness selects the stub's text
+    recognizer = OcrPlateRecognizer(StubDetector(boxes), StubReader(), RecognizerOptions(crops=((0.0, 0.0, 1.0),)))
+    plates = recognizer.recognize(image, top=3)
+    assert [p.plate for p in plates] == ["5XYZ999", "7ABC123"] or [p.plate for p in plates] == [
+        "7ABC123",
+        "5XYZ999",
+    ]
+    best = {p.plate: p for p in plates}["7ABC123"]
+    assert best.region == "us-ca" and best.box == boxes[1]
+    assert "7A8C123" in [c.plate for c in best.candidates]
+    assert len(best.candidates) <= 3

@@ -90,6 +90,24 @@ def rectify(image: Image, quad: Quad) -> Image:
     return np.asarray(out, dtype=np.uint8)
 
 
+def _overlap(a: Box, b: Box) -> float:
+    """Intersection over the smaller box's area."""
+    iw = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    ih = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    return iw * ih / max(1, min(a.w * a.h, b.w * b.h))
+
+
+def _distinct(plates: list[PlateRead]) -> list[PlateRead]:
+    """Most confident first; one read per plate text and per place in the image."""
+    kept: list[PlateRead] = []
+    for plate in sorted(plates, key=lambda p: (-p.confidence, p.box.x, p.box.y, p.plate)):
+        if all(plate.plate != k.plate and _overlap(plate.box, k.box) < 0.5 for k in kept):
+            kept.append(plate)
+    return kept
+
+
 def _union(a: Box, b: Box) -> Box:
     x0, y0 = min(a.x, b.x), min(a.y, b.y)
     x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
@@ -154,11 +172,7 @@ class OcrPlateRecognizer(PlateRecognizer):
         best = max((p.confidence for p in plates), default=0.0)
         if self.fallback_detector is not None and best < self.options.fallback_below:
             plates += self._pass(image, self.fallback_detector, top)
-        reads: dict[str, PlateRead] = {}
-        for plate in plates:
-            if plate.plate not in reads or plate.confidence > reads[plate.plate].confidence:
-                reads[plate.plate] = plate
-        return sorted(reads.values(), key=lambda p: (-p.confidence, p.box.x, p.box.y))
+        return _distinct(plates)
 
     def _pass(self, image: Image, detector: Detector, top: int) -> list[PlateRead]:
         lines = [self._read(image, line) for line in self._lines(detector.detect(image))]
@@ -223,7 +237,7 @@ class OcrPlateRecognizer(PlateRecognizer):
             cands = syntax.plate_candidates(
                 read.text, read.confidence, read.char_confidences, read.char_alternatives, top=max(top, 5)
             )
-            if any(syntax.is_stopword(c.plate) for c in cands[:3]):
+            if any(syntax.is_stopword(c.plate) for c in cands[:5]):
                 continue  # a word such as a make or model name, misread: "TOV0TA"
             for c in cands:
                 merged[c.plate] = max(merged.get(c.plate, 0.0), round(c.confidence * factor, 4))

@@ -220,12 +220,12 @@ class RapidReader(Reader):
         self.alphabet = alphabet
         self.n_alternatives = alternatives
         self._charset: list[str] | None = None
-        self._fold: FloatArray | None = None
+        self._fold: list[list[int]] | None = None
 
     def load(self) -> None:
         self._setup()
 
-    def _setup(self) -> tuple[list[str], FloatArray | None]:
+    def _setup(self) -> tuple[list[str], list[list[int]] | None]:
         if self._charset is None:
             meta = self._model.get().get_modelmeta().custom_metadata_map
             charset = ["<blank>", *meta["character"].splitlines(), " "]
@@ -235,15 +235,15 @@ class RapidReader(Reader):
         return self._charset, self._fold
 
     @staticmethod
-    def _fold_index(charset: list[str], alphabet: str) -> FloatArray:
-        """One-hot matrix mapping each model class to blank, a symbol of the alphabet, or 'other'."""
-        other = len(alphabet) + 1
-        pos = {c: i + 1 for i, c in enumerate(alphabet)}
-        fold = np.zeros((len(charset), other + 1), dtype=np.float32)
-        for i, ch in enumerate(charset):
+    def _fold_index(charset: list[str], alphabet: str) -> list[list[int]]:
+        """For each symbol of the alphabet, the model classes that fold into it (A and a)."""
+        pos = {c: i for i, c in enumerate(alphabet)}
+        groups: list[list[int]] = [[] for _ in alphabet]
+        for i, ch in enumerate(charset[1:], start=1):
             key = ch.upper() if len(ch) == 1 else ch
-            fold[i, 0 if i == 0 else pos.get(key, other)] = 1.0
-        return fold
+            if key in pos:
+                groups[pos[key]].append(i)
+        return groups
 
     def preprocess(self, crop: Image) -> FloatArray:
         h, w = crop.shape[:2]
@@ -262,8 +262,18 @@ class RapidReader(Reader):
         probs = self._model.run(self.preprocess(crop))[0]
         if fold is None or self.alphabet is None:
             return _decode_raw(probs, charset)
-        folded: FloatArray = probs @ fold
-        return _decode_folded(folded, self.alphabet, self.n_alternatives)
+        return _decode_folded(_fold(probs, fold), self.alphabet, self.n_alternatives)
+
+
+def _fold(probs: FloatArray, groups: list[list[int]]) -> FloatArray:
+    """Per-frame probabilities of blank, each alphabet symbol, and 'any other symbol'."""
+    folded = np.zeros((probs.shape[0], len(groups) + 2), dtype=np.float32)
+    folded[:, 0] = probs[:, 0]
+    for k, idx in enumerate(groups, start=1):
+        if idx:
+            folded[:, k] = probs[:, idx].sum(axis=1)
+    folded[:, -1] = np.clip(1.0 - folded[:, :-1].sum(axis=1), 0.0, 1.0)
+    return folded
 
 
 def _decode_raw(probs: FloatArray, charset: list[str]) -> TextRead | None:
