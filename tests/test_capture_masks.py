@@ -60,3 +60,16 @@ def test_invalid_polygons_are_rejected(polygon: list[tuple[float, float]], messa
     image = np.zeros((10, 10, 3), dtype=np.uint8)
     with pytest.raises(ValueError, match=message):
         apply_privacy_masks(image, [[(0, 0), (5, 0), (5, 5)], polygon])
+
+
+@pytest.mark.req("CAP-3")
+@pytest.mark.parametrize(
+    "points",
+    [[[0, 0], [1, 1]], [[0, 0], [1, "a"], [2, 2]], [[0, 0], [-1, 1], [2, 2]], [[0, 0], [float("nan"), 1], [2, 2]]],
+)
+def test_camera_masks_refuse_what_cannot_be_stored(points: list[list[object]]) -> None:
+    from platekeeper.services.cameras import CameraError, parse_polygon, validate_polygon
+
+    with pytest.raises(CameraError):
+        validate_polygon(points)  # type: ignore[arg-type]
+    assert parse_polygon("0,0 10,0 10,10") == [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]]

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import hashlib
 import hmac
-import math
 import re
 import secrets
 from collections.abc import Iterable, Sequence
@@ -16,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from platekeeper.capture import masks
 from platekeeper.policy.profile import PolicyProfile
 from platekeeper.services import audit
 from platekeeper.services.agencies import home_agency
@@ -45,14 +45,17 @@ def parse_polygon(text: str) -> list[list[float]]:
 
 
 def validate_polygon(points: Sequence[Sequence[Any]]) -> list[list[float]]:
-    if len(points) < 3:
-        raise CameraError(f"a privacy mask needs at least 3 points, got {len(points)}")
-    clean = []
-    for point in points:
-        if len(point) != 2 or not all(isinstance(v, int | float) and math.isfinite(v) and v >= 0 for v in point):
-            raise CameraError(f"mask point {point!r} must be two non-negative pixel coordinates")
-        clean.append([float(point[0]), float(point[1])])
-    return clean
+    """The capture layer's polygon check (the one ingest applies), plus what a stored mask needs:
+    numbers, not text, and no negative pixel coordinates."""
+    if not all(isinstance(v, int | float) for point in points for v in point):
+        raise CameraError(f"mask points {list(points)!r} must be numbers")
+    try:
+        checked = masks.validate_polygon([tuple(point) for point in points])
+    except ValueError as exc:
+        raise CameraError(str(exc)) from exc
+    if any(v < 0 for point in checked for v in point):
+        raise CameraError(f"mask points {list(points)!r} must be non-negative pixel coordinates")
+    return [[x, y] for x, y in checked]
 
 
 def _check_location(kind: str, latitude: float | None, longitude: float | None) -> None:
