@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: help setup setup-test demo test test-fast lint typecheck check docs docs-check bench-recognition clean
+.PHONY: help setup setup-test setup-train demo test test-fast lint typecheck check docs docs-check bench-recognition train-reader clean
 
 help:
 	@echo "make demo        install and run the demo (embedded SQLite, http://127.0.0.1:$(PORT)/)"
@@ -41,15 +41,30 @@ test-fast: setup-test
 
 docs: setup-test
 	$(BIN)/python scripts/gen_cli_reference.py > docs/cli.md
+	$(BIN)/python scripts/gen_access_matrix.py > docs/access-matrix.md
+	$(BIN)/python scripts/gen_audit_events.py > docs/audit-events.md
 	$(BIN)/python -m pytest -q -p no:cacheprovider --conformance-json=.conformance.json > /dev/null || true
 	$(BIN)/python scripts/gen_conformance.py .conformance.json > docs/conformance.md
 	rm -f .conformance.json
 
 docs-check: setup-test
 	$(BIN)/python scripts/gen_cli_reference.py | diff -u docs/cli.md - || (echo "docs/cli.md is stale: run make docs" && exit 1)
+	$(BIN)/python scripts/gen_access_matrix.py | diff -u docs/access-matrix.md - || (echo "docs/access-matrix.md is stale: run make docs" && exit 1)
+	$(BIN)/python scripts/gen_audit_events.py | diff -u docs/audit-events.md - || (echo "docs/audit-events.md is stale: run make docs" && exit 1)
 
 bench-recognition: setup
-	$(BIN)/python benchmarks/recognition.py
+	nice -n 10 $(BIN)/python benchmarks/recognition.py
+
+setup-train: $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[train]"
+
+# Train the plate reader from scratch on one core (about an hour on a 2-core machine), then
+# export it to src/platekeeper/recognition/models/plate_reader.onnx. Re-running resumes from
+# training/checkpoints/last.pt; `rm -rf training/checkpoints training/cache` starts over.
+train-reader: setup-train
+	nice -n 10 $(BIN)/python -m training.render --shards 39
+	nice -n 10 $(BIN)/python -m training.train --steps 2500
+	$(BIN)/python -m training.export
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

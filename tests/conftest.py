@@ -8,6 +8,10 @@ Alembic path as production, and drops it at the end.
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,6 +93,68 @@ def system(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Syste
         built._recognizer = request.getfixturevalue("shared_recognizer")
     yield built
     built.close()
+
+
+# ---- browser tests: a live server and a Chromium page ------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-results"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, System]]:
+    """The app on a real port (uvicorn in a thread) over embedded SQLite, for the browser tests."""
+    import uvicorn
+
+    from platekeeper.web.app import create_app
+
+    settings = Settings(data_dir=tmp_path / "data", master_key=TEST_MASTER_KEY)
+    system = System.build(settings, migrate=True)
+    if "shared_recognizer" in request.fixturenames:
+        system._recognizer = request.getfixturevalue("shared_recognizer")
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, system=system), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", system
+    server.should_exit = True
+    thread.join(timeout=5)
+    system.close()
+
+
+@pytest.fixture
+def page():  # type: ignore[no-untyped-def]
+    """A Playwright page in Debian's Chromium."""
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium): browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+        yield context.new_page()
+        browser.close()
 
 
 # ---- conformance table: requirement IDs named by tests, with their outcomes -------------------------------

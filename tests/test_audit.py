@@ -85,3 +85,30 @@ def test_audit_verify_command_exit_codes(system: System, monkeypatch: pytest.Mon
 def test_unregistered_event_types_are_a_bug() -> None:
     with pytest.raises(ValueError, match="unregistered"):
         audit.Event("reads.peek", ACTOR)
+
+
+@pytest.mark.req("AUD-3")
+def test_the_database_refuses_changes_to_a_signed_off_audit_sample(system: System) -> None:
+    with system.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO audit_sample (id, period_start, period_end, seed, requested_size, population, last_seq, "
+                "drawn_by, drawn_at, conclusion, signed_off_by, signed_off_at) VALUES (1, :t, :t, 'abc', 1, 1, 1, "
+                "'auditor', :t, 'no concerns', 'auditor', :t)"
+            ),
+            {"t": "2026-11-01T00:00:00+00:00"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO audit_sample_item (sample_id, audit_seq, flags, assessment) "
+                "VALUES (1, 1, '[]', 'compliant')"
+            )
+        )
+    for statement in (
+        "UPDATE audit_sample SET conclusion = 'changed' WHERE id = 1",
+        "DELETE FROM audit_sample WHERE id = 1",
+        "UPDATE audit_sample_item SET assessment = 'violation' WHERE sample_id = 1",
+        "DELETE FROM audit_sample_item WHERE sample_id = 1",
+    ):
+        with pytest.raises(DBAPIError, match="signed off"), system.engine.begin() as conn:
+            conn.execute(text(statement))

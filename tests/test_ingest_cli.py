@@ -83,9 +83,7 @@ def test_mobile_read_takes_the_nearest_gps_fix(
 
 
 @pytest.mark.req("CAP-3")
-def test_an_unattested_camera_cannot_ingest(
-    system: System, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_unattested_camera_cannot_ingest(system: System, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_camera(system, "new-cam", attested=False)
     image = tmp_path / "car.jpg"
     image.write_bytes(plate_jpeg())
@@ -99,18 +97,20 @@ def test_demo_sets_up_a_working_system(tmp_path: Path, monkeypatch: pytest.Monke
     result = CliRunner().invoke(app, ["demo", "--no-serve", "--data-dir", str(data)])
     assert result.exit_code == 0, result.output
     password = re.search(r"password:\s+(\S+)", result.output)
-    assert password and "reads stored:   18" in result.output
+    totp_key = re.search(r"TOTP key:\s+([A-Z2-7]+)", result.output)
+    assert password and totp_key and "reads stored:   18" in result.output
     again = CliRunner().invoke(app, ["demo", "--no-serve", "--data-dir", str(data)])
     assert again.exit_code == 0 and password.group(1) not in again.output  # shown only once
     from platekeeper.settings import Settings
 
     system = System.build(Settings(data_dir=data))
     try:
-        from tests.helpers import client_for, login
+        from tests.helpers import PURPOSE, TOTP_SECRETS, client_for, login
 
+        TOTP_SECRETS["admin"] = totp_key.group(1)
         client = client_for(system)
         assert login(client, "admin", password.group(1)) == 303
-        page = client.get("/reads")
+        page = client.get("/reads", params=PURPOSE)
         assert page.status_code == 200 and page.text.count('class="plate"') == 18
         assert audit.verify(system.sessions).ok
     finally:

@@ -90,7 +90,9 @@ def test_yaml_syntax_error_names_the_line() -> None:
 
 def test_bad_time_zone_and_unknown_permission() -> None:
     text = SJ_TEXT.replace("America/Los_Angeles", "Mars/Olympus").replace(
-        "[reads.view, images.view, cameras.view]", "[reads.view, images.fly, cameras.view]", 1
+        "[reads.view, images.view, cameras.view, hotlists.view",
+        "[reads.view, images.fly, cameras.view, hotlists.view",
+        1,
     )
     with pytest.raises(ProfileError) as caught:
         parse_profile(text, "x.yaml")

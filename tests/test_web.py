@@ -11,7 +11,7 @@ from platekeeper.store.models import AuditEvent, Read
 from platekeeper.system import System
 from platekeeper.web import api
 from platekeeper.web.app import create_app
-from tests.helpers import client_for, login, make_camera, make_user, plate_jpeg
+from tests.helpers import PURPOSE, client_for, login, make_camera, make_user, plate_jpeg
 
 
 def _events(system: System, event_type: str) -> list[AuditEvent]:
@@ -74,7 +74,7 @@ def test_open_redirect_after_login_is_refused(system: System) -> None:
     make_user(system, "jdoe", "officer")
     client = client_for(system)
     page = client.get("/login?next=//evil.example/x")
-    assert 'value="/reads"' in page.text
+    assert 'name="next" value="/"' in page.text and "evil" not in page.text
 
 
 @pytest.mark.req("SEC-3")
@@ -93,11 +93,11 @@ def test_roles_without_permission_are_refused_and_audited(system: System) -> Non
     for username in ("park", "audrey"):
         client = client_for(system)
         assert login(client, username) == 303
-        assert client.get("/api/v1/reads").status_code in {200, 403}
+        assert client.get("/api/v1/reads", params=PURPOSE).status_code in {200, 403}
     auditor = client_for(system)
     login(auditor, "audrey")
-    assert auditor.get("/api/v1/reads").status_code == 403
-    assert auditor.get("/reads").status_code == 403
+    assert auditor.get("/api/v1/reads", params=PURPOSE).status_code == 403
+    assert auditor.get("/reads", params=PURPOSE).status_code == 403
     refused = _events(system, "access.refused")
     assert refused and refused[-1].actor_name == "audrey" and refused[-1].outcome == "refused"
 
@@ -225,15 +225,16 @@ def test_image_upload_is_read_stored_encrypted_and_viewed_with_audit(system: Sys
     assert all(b"JFIF" not in p.read_bytes() for p in system.images.root.rglob("*.pkimg"))
 
     assert login(client, "ana") == 303
-    page = client.get("/reads")
+    page = client.get("/reads", params=PURPOSE)
     assert page.status_code == 200 and "7ABC123" in page.text and "data:image/jpeg;base64," in page.text
-    detail = client.get(f"/reads/{read['id']}")
-    assert detail.status_code == 200 and f"/reads/{read['id']}/images/frame.jpg" in detail.text
-    image = client.get(f"/reads/{read['id']}/images/crop.jpg")
+    detail = client.get(f"/reads/{read['id']}", params=PURPOSE)
+    assert detail.status_code == 200 and f"/reads/{read['id']}/images/frame.jpg?purpose=" in detail.text
+    image = client.get(f"/reads/{read['id']}/images/crop.jpg", params=PURPOSE)
     assert image.status_code == 200 and image.content.startswith(b"\xff\xd8")
     assert image.headers["cache-control"].startswith("no-store")
     listed = _events(system, "reads.list")[-1]
     assert listed.actor_name == "ana" and listed.details["plates"] == ["7ABC123"]
+    assert listed.details["purpose"] == "criminal_investigation" and listed.details["case_number"] == "SJ-26-004211"
     assert _events(system, "read.view")[-1].target == f"read:{read['id']}"
     assert _events(system, "image.view")[-1].target == f"read:{read['id']}/crop"
     assert audit.verify(system.sessions).ok

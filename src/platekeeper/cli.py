@@ -25,11 +25,15 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
 cameras_app = typer.Typer(help="Cameras, privacy masks, attestations, API keys.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+roles_app = typer.Typer(help="What each role may do (ACC-5).", no_args_is_help=True)
+keys_app = typer.Typer(help="Scoped API keys for cameras and edge units.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(cameras_app, name="cameras")
 app.add_typer(audit_app, name="audit")
+app.add_typer(roles_app, name="roles")
+app.add_typer(keys_app, name="keys")
 
 DataDir = Annotated[
     Path | None,
@@ -181,6 +185,217 @@ def users_create(
     except UserError as exc:
         raise fail(str(exc)) from exc
     typer.echo(f"created user {user.username} ({role})")
+    typer.echo(
+        f"{user.username} cannot sign in until a training record is on file (`platekeeper users train`) and a "
+        "supervisor approves the account (`platekeeper users approve`, or in the web UI)."
+    )
+
+
+def _admin(username: str, data_dir: Path | None, change: str, **options: object) -> None:
+    """Apply one account change from services.access, in its own audited transaction."""
+    from platekeeper.services import access
+    from platekeeper.store.db import transaction
+
+    system = open_system(data_dir)
+    try:
+        with transaction(system.sessions) as session:
+            user = access.get_user(session, username)
+            actor = cli_actor()
+            if change == "train":
+                access.record_training(session, system.profile, actor, user, **options)  # type: ignore[arg-type]
+            elif change == "approve":
+                access.approve(session, system.profile, actor, user, approver=None)
+            elif change == "disable":
+                access.disable(session, actor, user, str(options["reason"]), system.profile)
+            elif change == "enable":
+                access.enable(session, actor, user)
+            elif change == "unlock":
+                access.unlock(session, actor, user)
+            elif change == "reset-2fa":
+                access.reset_second_factor(session, actor, user)
+    except access.AccessError as exc:
+        raise fail(str(exc)) from exc
+
+
+@users_app.command("train")
+def users_train(
+    username: str,
+    trainer: Annotated[str, typer.Option(help="Who gave the training.")],
+    on: Annotated[str, typer.Option("--date", help="Date completed, YYYY-MM-DD.")] = "",
+    topic: Annotated[
+        list[str] | None, typer.Option(help="A topic key from the profile; repeat. Default: all four topics.")
+    ] = None,
+    note: Annotated[str | None, typer.Option(help="Course name, certificate number.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Record a training record (ACC-1): legal authorities, usage protocol, security measures, practical exercise."""
+    try:
+        completed = dt.date.fromisoformat(on) if on else dt.date.today()
+    except ValueError as exc:
+        raise fail(f"--date must be YYYY-MM-DD, not {on!r}") from exc
+    system_topics = open_system(data_dir).profile.training.topics
+    _admin(
+        username,
+        data_dir,
+        "train",
+        topics=list(topic or system_topics),
+        completed_on=completed,
+        trainer=trainer,
+        note=note,
+    )
+    typer.echo(f"training recorded for {username}")
+
+
+@users_app.command("approve")
+def users_approve(username: str, data_dir: DataDir = None) -> None:
+    """Approve an account as the system operator (first administrators); supervisors approve in the web UI."""
+    _admin(username, data_dir, "approve")
+    typer.echo(f"{username} is approved")
+
+
+@users_app.command("disable")
+def users_disable(
+    username: str, reason: Annotated[str, typer.Option(help="Why (kept with the account).")], data_dir: DataDir = None
+) -> None:
+    """Disable an account; its sessions stop working at once."""
+    _admin(username, data_dir, "disable", reason=reason)
+    typer.echo(f"{username} is disabled")
+
+
+@users_app.command("enable")
+def users_enable(username: str, data_dir: DataDir = None) -> None:
+    """Enable a disabled account again."""
+    _admin(username, data_dir, "enable")
+    typer.echo(f"{username} is enabled")
+
+
+@users_app.command("unlock")
+def users_unlock(username: str, data_dir: DataDir = None) -> None:
+    """Lift a lockout after repeated failed sign-ins."""
+    _admin(username, data_dir, "unlock")
+    typer.echo(f"{username} is unlocked")
+
+
+@users_app.command("reset-2fa")
+def users_reset_2fa(username: str, data_dir: DataDir = None) -> None:
+    """Forget a user's authenticator; they enrol a new one at their next sign-in."""
+    _admin(username, data_dir, "reset-2fa")
+    typer.echo(f"{username} enrols a new authenticator at the next sign-in")
+
+
+@users_app.command("disable-idle")
+def users_disable_idle(data_dir: DataDir = None) -> None:
+    """Disable every account idle past the profile's limit (run daily from cron or a timer)."""
+    from platekeeper.services import access
+    from platekeeper.store.db import transaction
+
+    system = open_system(data_dir)
+    with transaction(system.sessions) as session:
+        disabled = access.disable_idle(session, system.profile, cli_actor())
+    typer.echo(f"disabled {len(disabled)} idle account(s){': ' + ', '.join(disabled) if disabled else ''}")
+
+
+@users_app.command("list")
+def users_list(data_dir: DataDir = None) -> None:
+    """The access review: who holds which role, their status and training, and when they last used the system."""
+    from platekeeper.services import access, audit
+    from platekeeper.store.db import transaction
+
+    system = open_system(data_dir)
+    with transaction(system.sessions) as session:
+        rows = access.access_review(session, system.profile)
+        audit.record(session, audit.Event("access_review.view", cli_actor(), details={"accounts": len(rows)}))
+    for row in rows:
+        last = row.last_seen_at.date().isoformat() if row.last_seen_at else "never"
+        typer.echo(f"{row.username:<20} {row.role:<18} {row.status:<20} last used {last:<10} training {row.training}")
+
+
+@roles_app.command("show")
+def roles_show(data_dir: DataDir = None) -> None:
+    """Each role's effective permissions (the profile's, with administrators' changes)."""
+    from platekeeper.services import access
+
+    system = open_system(data_dir)
+    with system.sessions() as session:
+        matrix = access.permission_matrix(session, system.profile)
+    for role, perms in matrix.items():
+        typer.echo(f"{role:<20} {', '.join(sorted(perms)) or '(none)'}")
+
+
+@roles_app.command("set")
+def roles_set(
+    role: str,
+    permission: str,
+    granted: Annotated[bool, typer.Option("--grant/--remove", help="Grant or remove the permission.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Grant a permission to a role, or remove it (ACC-5); police data stays with law-enforcement roles."""
+    from platekeeper.services import access
+    from platekeeper.store.db import transaction
+
+    system = open_system(data_dir)
+    try:
+        with transaction(system.sessions) as session:
+            access.set_grant(session, system.profile, cli_actor(), role, permission, granted)
+    except access.AccessError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"{role}: {'granted' if granted else 'removed'} {permission}")
+
+
+@keys_app.command("issue")
+def keys_issue(
+    label: Annotated[str, typer.Option(help="Which unit holds it, e.g. 'patrol car 12'.")],
+    scope: Annotated[list[str], typer.Option(help="reads.ingest (needs --camera) or hotlists.sync; repeat.")],
+    camera: Annotated[str | None, typer.Option(help="The camera the key delivers reads for.")] = None,
+    days: Annotated[int | None, typer.Option(help="Expire after this many days.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Issue a scoped API key for a camera or edge unit; printed once, stored as a hash."""
+    from platekeeper.services import api_keys
+    from platekeeper.services.cameras import CameraError, get_camera
+    from platekeeper.store.db import transaction
+    from platekeeper.store.models import utcnow
+
+    system = open_system(data_dir)
+    try:
+        with transaction(system.sessions) as session:
+            cam = get_camera(session, camera) if camera else None
+            expires = utcnow() + dt.timedelta(days=days) if days else None
+            _, text = api_keys.issue(session, cli_actor(), label=label, scopes=scope, camera=cam, expires_at=expires)
+    except (api_keys.ApiKeyError, CameraError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(text)
+    typer.secho("Store this key in the unit now: it is not shown again.", err=True, fg=typer.colors.YELLOW)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    prefix: str, reason: Annotated[str, typer.Option(help="Why (recorded).")] = "", data_dir: DataDir = None
+) -> None:
+    """Revoke an API key by its prefix (the 8 characters after pkc_); it stops working at once."""
+    from platekeeper.services import api_keys
+    from platekeeper.store.db import transaction
+
+    system = open_system(data_dir)
+    try:
+        with transaction(system.sessions) as session:
+            api_keys.revoke(session, cli_actor(), prefix, reason)
+    except api_keys.ApiKeyError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"revoked {prefix}")
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDir = None) -> None:
+    """API keys with scopes, holder, state and last use (never the keys themselves)."""
+    from platekeeper.services import api_keys
+
+    system = open_system(data_dir)
+    with system.sessions() as session:
+        for key in api_keys.list_keys(session):
+            state = "revoked" if key.revoked_at else ("usable" if key.usable else "expired")
+            used = key.last_used_at.isoformat(timespec="minutes") if key.last_used_at else "never"
+            typer.echo(f"pkc_{key.prefix}  {state:<8} {','.join(key.scopes):<28} last used {used:<17} {key.label}")
 
 
 # ---- cameras ------------------------------------------------------------------------------------------
@@ -299,7 +514,7 @@ def cameras_list(data_dir: DataDir = None) -> None:
             where = f"{cam.latitude:.5f},{cam.longitude:.5f}" if cam.latitude is not None else "GPS track"
             typer.echo(
                 f"{cam.key:<16} {cam.kind:<7} {'live' if cam.live else 'NOT ATTESTED':<13} "
-                f"masks={len(cam.privacy_masks)} key={'yes' if cam.api_key_hash else 'no':<3} {where}  {cam.name}"
+                f"masks={len(cam.privacy_masks)} {where}  {cam.name}"
             )
 
 
@@ -412,6 +627,36 @@ def audit_verify(data_dir: DataDir = None) -> None:
             typer.secho(problem, err=True, fg=typer.colors.RED)
         raise fail(f"audit trail is NOT intact ({len(result.problems)} problem(s) in {result.rows} rows)")
     typer.echo(f"audit trail intact: {result.rows} events, chain verified")
+
+
+@audit_app.command("export-sample")
+def audit_export_sample(
+    sample_id: Annotated[int, typer.Argument(help="The audit sample's number, as shown on /audit/samples.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or pdf.")] = "csv",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Write an audit sample's report (items, flags, findings, sign-off, chain status); the export is audited."""
+    from platekeeper.services import audit_reports
+    from platekeeper.services.audit import verify
+    from platekeeper.services.audit_review import AuditReviewError
+    from platekeeper.store.db import transaction
+
+    system = open_system(data_dir)
+    chain = verify(system.sessions)
+    try:
+        with transaction(system.sessions) as session:
+            data = audit_reports.export_sample(session, system.profile, cli_actor(), sample_id, fmt, chain)
+    except AuditReviewError as exc:
+        raise fail(exc.message) from exc
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        output.write_bytes(data)
+        typer.echo(f"audit sample {sample_id} written to {output} ({fmt}, {len(data)} bytes)")
+
+
+import platekeeper.cli_hotlists  # noqa: E402, F401  (issue 6: registers `platekeeper hotlists`)
 
 
 def main() -> None:

@@ -14,8 +14,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from platekeeper.policy.profile import PolicyProfile, load_profile
+from platekeeper.services import second_factor
 from platekeeper.settings import Settings
-from platekeeper.store import db
+from platekeeper.store import db, partitions
 from platekeeper.store.images import DayKeyring, ImageStore, load_or_create_master_key
 from platekeeper.store.keyfiles import load_or_create_key_file, parse_key
 
@@ -35,6 +36,7 @@ class System:
     sessions: sessionmaker[Session]
     images: ImageStore
     secret_key: bytes  # signs CSRF tokens
+    field_key: bytes  # encrypts second-factor secrets; derived from the master key
     _recognizer: PlateRecognizer | None = field(default=None, repr=False)
     _recognizer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -51,6 +53,7 @@ class System:
                 f"the database at {engine.url.render_as_string(hide_password=True)} is not at the current "
                 "schema: run `platekeeper db upgrade`"
             )
+        partitions.ensure_ahead(engine)  # day partitions of reads on PostgreSQL: a week ahead (no-op on SQLite)
         sessions = db.make_session_factory(engine)
         master = load_or_create_master_key(
             settings.master_key.get_secret_value() if settings.master_key else None,
@@ -63,7 +66,13 @@ class System:
         else:
             secret, _ = load_or_create_key_file(settings.data_dir / "secret.key", "the secret key")
         return cls(
-            settings=settings, profile=profile, engine=engine, sessions=sessions, images=images, secret_key=secret
+            settings=settings,
+            profile=profile,
+            engine=engine,
+            sessions=sessions,
+            images=images,
+            secret_key=secret,
+            field_key=second_factor.field_key(master),
         )
 
     @property

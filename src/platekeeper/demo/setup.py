@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from sqlalchemy import select
 
-from platekeeper.services import audit
+from platekeeper.services import access, audit, second_factor
 from platekeeper.services.cameras import add_gps_fixes, attest_public_view, create_camera
 from platekeeper.services.ingest_files import ingest_paths
 from platekeeper.services.users import create_user
@@ -74,13 +74,15 @@ def _gps_track(start: dt.datetime, end: dt.datetime) -> list[tuple[dt.datetime, 
     return fixes
 
 
-def _set_up(system: System) -> str:
+def _set_up(system: System) -> tuple[str, str]:
+    """The demo's cameras and its administrator; returns the administrator's password and TOTP key."""
     password = secrets.token_urlsafe(12)
+    totp_secret = second_factor.new_secret()
     now = utcnow()
     _, manifest = demo_assets()
     longest = max(int(str(item["offset_s"])) for item in manifest)
     with transaction(system.sessions) as session:
-        create_user(
+        admin = create_user(
             session,
             system.profile,
             DEMO_ACTOR,
@@ -90,6 +92,19 @@ def _set_up(system: System) -> str:
             display_name="Demo Administrator",
             unit="Crime Data Intelligence Center",
         )
+        # ACC-1 holds in the demo too: the account is trained and approved before it can sign in.
+        access.record_training(
+            session,
+            system.profile,
+            DEMO_ACTOR,
+            admin,
+            topics=list(system.profile.training.topics),
+            completed_on=now.date(),
+            trainer="platekeeper demo orientation",
+        )
+        access.approve(session, system.profile, DEMO_ACTOR, admin, approver=None)
+        admin.totp_secret_enc = second_factor.encrypt_secret(system.field_key, totp_secret)
+        admin.totp_enrolled_at = now
         for spec in CAMERAS:
             camera = create_camera(
                 session,
@@ -113,7 +128,7 @@ def _set_up(system: System) -> str:
             if spec.kind == "mobile":
                 add_gps_fixes(session, camera, _gps_track(now - dt.timedelta(seconds=longest + 600), now))
         audit.record(session, audit.Event("system.demo", DEMO_ACTOR, details={"cameras": [c.key for c in CAMERAS]}))
-    return password
+    return password, totp_secret
 
 
 def _ingest_assets(system: System) -> int:
@@ -136,7 +151,7 @@ def run_demo(settings: Settings, *, host: str, port: int, serve: bool) -> None:
         first_run = session.scalar(select(User.id).where(User.username == ADMIN)) is None
     url = f"http://{host}:{port}/"
     if first_run:
-        password = _set_up(system)
+        password, totp_secret = _set_up(system)
         typer.echo("Reading the demo images (first run only)…", err=True)
         stored = _ingest_assets(system)
         typer.secho("\n  platekeeper demo is ready", bold=True)
@@ -145,7 +160,11 @@ def run_demo(settings: Settings, *, host: str, port: int, serve: bool) -> None:
         typer.echo(f"  sign in at:     {url}")
         typer.echo(f"  username:       {ADMIN}")
         typer.secho(f"  password:       {password}", bold=True)
-        typer.echo("  (the password is shown only this once)\n")
+        typer.secho(f"  TOTP key:       {totp_secret}", bold=True)
+        typer.echo(
+            "  (both are shown only this once; add the key to an authenticator app, or get a code with\n"
+            f"   `oathtool --totp -b {totp_secret}`: administrators sign in with a second factor)\n"
+        )
     else:
         typer.echo(
             f"Demo data found in {settings.data_dir.resolve()}; sign in at {url} as {ADMIN} "

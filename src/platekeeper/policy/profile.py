@@ -20,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
-from platekeeper.policy.permissions import ALL_PERMISSIONS
+from platekeeper.policy.permissions import ALL_PERMISSIONS, grant_problem
 
 BUILTIN_PROFILES = {
     "san-jose-dup": "san-jose-dup.yaml",
@@ -90,6 +90,7 @@ class Role(_Strict):
     key: str = Field(pattern=KEY_PATTERN)
     label: str = Field(min_length=1)
     law_enforcement: bool
+    sworn: bool = False  # sworn members carry a badge number on their account (ACC-4)
     permissions: tuple[str, ...] = ()
 
     @field_validator("permissions")
@@ -99,6 +100,13 @@ class Role(_Strict):
         if unknown:
             raise ValueError(f"unknown permission(s) {unknown}; known: {sorted(ALL_PERMISSIONS)}")
         return value
+
+    @model_validator(mode="after")
+    def _police_data_only_for_law_enforcement(self) -> Role:
+        problems = [p for p in (grant_problem(k, self.law_enforcement) for k in self.permissions) if p]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class Sharing(_Strict):
@@ -118,6 +126,16 @@ class Accounts(_Strict):
     second_factor_for_law_enforcement: bool = True
 
 
+class AuditReview(_Strict):
+    """What the audit sample flags for an auditor's attention (AUD-3)."""
+
+    bulk_result_threshold: int = Field(default=100, ge=1)  # a search returning more rows than this is "bulk"
+    off_hours_start: dt.time = dt.time(19, 0)  # local time; accesses between start and end are "off-hours"
+    off_hours_end: dt.time = dt.time(7, 0)
+    repeated_plate_threshold: int = Field(default=3, ge=2)  # the same user querying a plate this often in the period
+    default_sample_size: int = Field(default=25, ge=1, le=1000)
+
+
 class PolicyProfile(_Strict):
     name: str = Field(min_length=1)
     source: str = Field(min_length=1)
@@ -130,6 +148,7 @@ class PolicyProfile(_Strict):
     sharing: Sharing
     training: Training
     accounts: Accounts
+    audit_review: AuditReview = AuditReview()
 
     @field_validator("time_zone")
     @classmethod
@@ -148,6 +167,8 @@ class PolicyProfile(_Strict):
             raise ValueError(f"role keys must be unique: {dupes}")
         if not any("users.manage" in r.permissions for r in self.roles):
             raise ValueError("at least one role must hold 'users.manage', or nobody could administer the system")
+        if not any("users.approve" in r.permissions for r in self.roles):
+            raise ValueError("at least one role must hold 'users.approve', or no account could ever be activated")
         return self
 
     @property

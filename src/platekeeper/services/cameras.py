@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
-import hmac
 import re
-import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,12 +14,11 @@ from sqlalchemy.orm import Session
 
 from platekeeper.capture import masks
 from platekeeper.policy.profile import PolicyProfile
-from platekeeper.services import audit
+from platekeeper.services import api_keys, audit
 from platekeeper.services.agencies import home_agency
-from platekeeper.store.models import Camera, GpsFix, utcnow
+from platekeeper.store.models import ApiKey, Camera, GpsFix, utcnow
 
 CAMERA_KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-API_KEY_PREFIX = "pkc_"
 # A mobile read takes the nearest GPS fix only if it is this close in time.
 MAX_GPS_GAP = dt.timedelta(minutes=5)
 
@@ -135,32 +131,17 @@ def attest_public_view(
     )
 
 
-def _secret_hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def issue_api_key(session: Session, actor: audit.Actor, camera: Camera) -> str:
-    """A new key for the camera, replacing any earlier one. Shown once; only a hash is kept."""
-    prefix = secrets.token_hex(4)
-    secret = secrets.token_urlsafe(32)
-    camera.api_key_prefix = prefix
-    camera.api_key_hash = _secret_hash(secret)
-    audit.record(
-        session, audit.Event("camera.api_key", actor, target=f"camera:{camera.key}", details={"prefix": prefix})
-    )
-    return f"{API_KEY_PREFIX}{prefix}_{secret}"
+    """A new ingest key for the camera, revoking its earlier ones (rotation). Shown once; only a hash is kept."""
+    for old in session.scalars(select(ApiKey).where(ApiKey.camera_id == camera.id, ApiKey.revoked_at.is_(None))):
+        api_keys.revoke(session, actor, old.prefix, reason="replaced by a new key")
+    _, text = api_keys.issue(session, actor, label=f"camera {camera.key}", scopes=["reads.ingest"], camera=camera)
+    return text
 
 
 def camera_for_api_key(session: Session, presented: str) -> Camera | None:
-    if not presented.startswith(API_KEY_PREFIX):
-        return None
-    prefix, _, secret = presented[len(API_KEY_PREFIX) :].partition("_")
-    if not prefix or not secret:
-        return None
-    camera = session.scalar(select(Camera).where(Camera.api_key_prefix == prefix))
-    if camera is None or camera.api_key_hash is None:
-        return None
-    return camera if hmac.compare_digest(camera.api_key_hash, _secret_hash(secret)) else None
+    key = api_keys.authenticate(session, presented, "reads.ingest")
+    return key.camera if key else None
 
 
 def add_gps_fixes(session: Session, camera: Camera, fixes: Iterable[tuple[dt.datetime, float, float]]) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from platekeeper.capture.masks import apply_privacy_masks
 from platekeeper.recognition.base import Image, PlateRead
-from platekeeper.services import audit
+from platekeeper.services import alerts, audit
 from platekeeper.services.cameras import location_at
 from platekeeper.store.images import ImageUnavailableError
 from platekeeper.store.models import Camera, Read, ReadImage, utcnow
@@ -192,6 +192,7 @@ def _insert(
     if created:
         details = {"reads": [r.uid for r in created], "plates": [r.plate for r in created], "source": source}
         audit.record(session, audit.Event("read.ingest", actor, target=f"camera:{camera.key}", details=details))
+        alerts.on_reads_stored(system, session, created)  # issue 6: hot-list matching; delivery after commit
     return IngestResult(created=created, duplicates=duplicates)
 
 

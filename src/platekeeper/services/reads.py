@@ -1,4 +1,8 @@
-"""Viewing reads and their images, each view audited (AUD-1)."""
+"""Viewing reads and their images: each with a stated purpose (USE-1), each audited (AUD-1).
+
+The purpose has been checked by ``services.purposes.require_purpose`` before these
+run; it is written into every audit record here.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from platekeeper.policy.purposes import PurposeStatement
 from platekeeper.services import audit
 from platekeeper.store.images import ImageStore
 from platekeeper.store.models import Agency, Read
@@ -45,7 +50,9 @@ def by_uids(session: Session, uids: list[str]) -> list[Read]:
     return [found[u] for u in uids if u in found]
 
 
-def list_reads(session: Session, viewer: Viewer, *, limit: int = 50, before_id: int | None = None) -> list[Read]:
+def list_reads(
+    session: Session, viewer: Viewer, purpose: PurposeStatement, *, limit: int = 50, before_id: int | None = None
+) -> list[Read]:
     """Newest first. The audit record names every plate shown."""
     query = _visible(viewer).order_by(Read.captured_at.desc(), Read.id.desc()).limit(limit)
     if before_id is not None:
@@ -57,8 +64,8 @@ def list_reads(session: Session, viewer: Viewer, *, limit: int = 50, before_id: 
             "reads.list",
             viewer.actor,
             details={
-                "limit": limit,
-                "before_id": before_id,
+                **purpose.audit_details(),
+                "criteria": {"newest": True, "limit": limit, "before_id": before_id},
                 "result_count": len(reads),
                 "plates": [r.plate for r in reads],
             },
@@ -67,7 +74,7 @@ def list_reads(session: Session, viewer: Viewer, *, limit: int = 50, before_id: 
     return reads
 
 
-def get_read(session: Session, viewer: Viewer, uid: str) -> Read | None:
+def get_read(session: Session, viewer: Viewer, purpose: PurposeStatement, uid: str) -> Read | None:
     """One read, or None when it does not exist *or* the viewer may not see it (same answer)."""
     read = session.scalar(_visible(viewer).where(Read.uid == uid))
     audit.record(
@@ -77,13 +84,15 @@ def get_read(session: Session, viewer: Viewer, uid: str) -> Read | None:
             viewer.actor,
             target=f"read:{uid}",
             outcome="allowed" if read else "failed",
-            details={"plate": read.plate if read else None, "found": read is not None},
+            details={**purpose.audit_details(), "plate": read.plate if read else None, "result_count": int(bool(read))},
         ),
     )
     return read
 
 
-def read_image(session: Session, store: ImageStore, viewer: Viewer, uid: str, kind: str) -> bytes | None:
+def read_image(
+    session: Session, store: ImageStore, viewer: Viewer, purpose: PurposeStatement, uid: str, kind: str
+) -> bytes | None:
     """Decrypted JPEG of a read's ``frame`` or ``crop``, or None when absent or not visible."""
     read = session.scalar(_visible(viewer).where(Read.uid == uid))
     image = next((i for i in read.images if i.kind == kind), None) if read else None
@@ -94,7 +103,7 @@ def read_image(session: Session, store: ImageStore, viewer: Viewer, uid: str, ki
             viewer.actor,
             target=f"read:{uid}/{kind}",
             outcome="allowed" if image else "failed",
-            details={"plate": read.plate if read else None, "kind": kind},
+            details={**purpose.audit_details(), "plate": read.plate if read else None, "kind": kind},
         ),
     )
     if image is None:

@@ -56,13 +56,20 @@ def create_user(
     unit: str | None = None,
     badge_number: str | None = None,
 ) -> User:
+    """A new account; it cannot sign in until trained and approved (ACC-1)."""
     username = username.strip().lower()
     if not USERNAME_PATTERN.fullmatch(username):
         raise UserError(
             "username must be 2-64 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter"
         )
-    if profile.role(role) is None:
+    role_def = profile.role(role)
+    if role_def is None:
         raise UserError(f"unknown role {role!r}; this profile's roles: {', '.join(profile.role_keys())}")
+    badge_number = (badge_number or "").strip() or None
+    if role_def.sworn and not badge_number:
+        raise UserError(f"a {role_def.label.lower()} is a sworn member: give the badge number")
+    if badge_number and not re.fullmatch(r"[A-Za-z0-9-]{1,32}", badge_number):
+        raise UserError("the badge number may hold letters, digits and '-' (at most 32)")
     problem = password_problem(password, username)
     if problem:
         raise UserError(problem)
@@ -76,6 +83,7 @@ def create_user(
         unit=unit,
         badge_number=badge_number,
         password_hash=hash_password(password),
+        created_by=actor.name or actor.type,
     )
     session.add(user)
     session.flush()
@@ -87,52 +95,63 @@ def create_user(
 
 
 @dataclass(frozen=True)
-class LoginResult:
-    user: User | None
-    reason: str | None  # why it failed, for the audit trail only: the caller shows a generic message
+class PasswordCheck:
+    user: User | None  # the account named, whether or not the password was right
+    ok: bool
 
 
-def check_password(session: Session, username: str, password: str) -> LoginResult:
+def check_password(session: Session, username: str, password: str) -> PasswordCheck:
+    """Verify in constant-ish time whether or not the user exists, so timing does not reveal usernames."""
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
-        return LoginResult(None, "unknown user" if user is None else "wrong password")
+        return PasswordCheck(user, False)
     if user is None:
-        return LoginResult(None, "unknown user")
-    if not user.active:
-        return LoginResult(None, "account disabled")
+        return PasswordCheck(None, False)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    return LoginResult(user, None)
+    return PasswordCheck(user, True)
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def open_session(session: Session, user: User, hours: float, source_ip: str | None) -> str:
-    """A new random session token; only its hash is stored."""
+SECOND_FACTOR_MINUTES = 10  # how long a right password waits for its TOTP code
+
+
+def open_session(session: Session, user: User, hours: float, source_ip: str | None, *, stage: str = "full") -> str:
+    """A new random session token; only its hash is stored. A "second_factor" session opens nothing yet."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    lifetime = dt.timedelta(hours=hours) if stage == "full" else dt.timedelta(minutes=SECOND_FACTOR_MINUTES)
     session.add(
         UserSession(
             token_hash=_token_hash(token),
             user_id=user.id,
             created_at=now,
-            expires_at=now + dt.timedelta(hours=hours),
+            expires_at=now + lifetime,
             source_ip=source_ip,
+            stage=stage,
         )
     )
-    user.last_login_at = now
+    if stage == "full":
+        user.last_login_at = now
+        user.last_seen_at = now
     return token
 
 
-def resolve_session(session: Session, token: str) -> User | None:
+def session_row(session: Session, token: str, stage: str = "full") -> UserSession | None:
     row = session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
-    if row is None or row.revoked or row.expires_at <= utcnow() or not row.user.active:
+    if row is None or row.revoked or row.expires_at <= utcnow() or row.stage != stage or not row.user.active:
         return None
-    return row.user
+    return row
+
+
+def resolve_session(session: Session, token: str) -> User | None:
+    row = session_row(session, token)
+    return row.user if row else None
 
 
 def close_session(session: Session, token: str) -> None:

@@ -12,14 +12,18 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 import platekeeper
+from platekeeper.policy.purposes import PurposeStatement
 from platekeeper.recognition.base import Box, Candidate, PlateRead, VehicleAttributes
 from platekeeper.recognition.images import ImageDecodeError, decode_image
 from platekeeper.services import audit, cameras, ingest, reads
+from platekeeper.services.purposes import require_purpose
 from platekeeper.store.models import Camera, Read
 from platekeeper.system import System
+from platekeeper.web.purpose import stated_purpose
 from platekeeper.web.schemas import EdgeReadCreate, Health, IngestResponse, ReadPublic
 from platekeeper.web.security import Principal, camera_key, client_ip, public, require, system_of
 
@@ -66,19 +70,32 @@ def healthz(request: Request, _: Annotated[Principal | None, Depends(public())])
 def list_reads(
     request: Request,
     user: Annotated[Principal, Depends(require("reads.view", "parking_reads.view"))],
+    purpose: Annotated[PurposeStatement, Depends(stated_purpose)],
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> list[ReadPublic]:
-    """Newest reads first. Audited with every plate returned."""
-    with system_of(request).sessions() as session, session.begin():
-        return [read_public(r) for r in reads.list_reads(session, user.viewer, limit=limit)]
+    """Newest reads first. Needs the purpose fields (USE-1); audited with every plate returned."""
+    system = system_of(request)
+    require_purpose(
+        system.sessions, system.profile, user.actor, purpose, action="reads.list", criteria={"limit": limit}
+    )
+    with system.sessions() as session, session.begin():
+        return [read_public(r) for r in reads.list_reads(session, user.viewer, purpose, limit=limit)]
 
 
 @router.get("/api/v1/reads/{read_id}", response_model=ReadPublic, tags=["reads"])
 def get_read(
-    request: Request, read_id: str, user: Annotated[Principal, Depends(require("reads.view", "parking_reads.view"))]
+    request: Request,
+    read_id: str,
+    user: Annotated[Principal, Depends(require("reads.view", "parking_reads.view"))],
+    purpose: Annotated[PurposeStatement, Depends(stated_purpose)],
 ) -> ReadPublic:
-    with system_of(request).sessions() as session, session.begin():
-        read = reads.get_read(session, user.viewer, read_id)
+    """One read. Needs the purpose fields (USE-1); audited."""
+    system = system_of(request)
+    require_purpose(
+        system.sessions, system.profile, user.actor, purpose, action="read.view", criteria={"read": read_id}
+    )
+    with system.sessions() as session, session.begin():
+        read = reads.get_read(session, user.viewer, purpose, read_id)
         if read is None:
             raise HTTPException(404, "no such read")
         return read_public(read)
@@ -100,7 +117,7 @@ def _authenticate_camera(system: System, request: Request, api_key: str | None) 
         raise _refuse(
             system, _camera_actor(None, request), 401, "no camera API key: send 'Authorization: Bearer <key>'"
         )
-    with system.sessions() as session:
+    with system.sessions() as session, session.begin():  # commits the key's "last used"
         camera = cameras.camera_for_api_key(session, api_key)
     if camera is None:
         raise _refuse(system, _camera_actor(None, request), 401, "the camera API key is not valid")
@@ -176,11 +193,11 @@ async def _image_pending(system: System, camera: Camera, request: Request) -> li
     lat_text, lon_text = _form_text(form, "latitude"), _form_text(form, "longitude")
     location = (float(lat_text), float(lon_text)) if lat_text and lon_text else None
     try:
-        frame = decode_image(data)
+        frame = await run_in_threadpool(decode_image, data)
     except ImageDecodeError as exc:
         raise ValueError(f"the image could not be decoded: {exc}") from exc
     ingest.check_capture_time(captured_at)
-    clean, plates = ingest.recognise_frame(system, camera, frame)
+    clean, plates = await run_in_threadpool(ingest.recognise_frame, system, camera, frame)
     return [ingest.PendingRead(p, captured_at, clean, client_read_id, location) for p in plates]
 
 
@@ -216,8 +233,10 @@ async def create_reads(request: Request, api_key: Annotated[str | None, Depends(
     Authenticated by the camera's API key. A repeated ``client_read_id`` is stored once: the
     answer is 200 with the earlier read under ``duplicates``.
     """
+    # The event loop only parses the request; recognition and database work run in the thread pool, so a
+    # busy ingest never stalls other requests (the live alert streams above all).
     system = system_of(request)
-    camera = _authenticate_camera(system, request, api_key)
+    camera = await run_in_threadpool(_authenticate_camera, system, request, api_key)
     actor = _camera_actor(camera, request)
     content_type = request.headers.get("content-type", "")
     try:
@@ -230,7 +249,7 @@ async def create_reads(request: Request, api_key: Annotated[str | None, Depends(
             pending, source = [_edge_pending(camera, body)], "api-edge"
         else:
             raise _refuse(system, actor, 415, "send multipart/form-data (an image) or application/json (an edge read)")
-        result = ingest.store_reads(system, actor, camera.key, pending, source)
+        result = await run_in_threadpool(ingest.store_reads, system, actor, camera.key, pending, source)
     except ValidationError as exc:
         problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
         ingest.refuse(system, actor, f"invalid edge read: {problems}", f"camera:{camera.key}")
@@ -240,6 +259,10 @@ async def create_reads(request: Request, api_key: Annotated[str | None, Depends(
     except (ValueError, ingest.IngestRefused) as exc:
         status = 403 if isinstance(exc, ingest.IngestRefused) and "attestation" in str(exc) else 422
         raise _refuse(system, actor, status, str(exc), f"camera:{camera.key}") from exc
+    return await run_in_threadpool(_receipt, system, result)
+
+
+def _receipt(system: System, result: ingest.IngestResult) -> JSONResponse:
     with system.sessions() as session:
         created = [read_public(r) for r in reads.by_uids(session, [r.uid for r in result.created])]
         duplicates = [read_public(r) for r in reads.by_uids(session, [r.uid for r in result.duplicates])]

@@ -12,9 +12,13 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.types import ASGIApp
 
 import platekeeper
+from platekeeper.services.purposes import PurposeRefused
 from platekeeper.settings import Settings
 from platekeeper.system import System
-from platekeeper.web import api, ui
+from platekeeper.web import admin, api, audit_pages, ui
+from platekeeper.web import alerts as alerts_web
+from platekeeper.web import hotlists as hotlists_web
+from platekeeper.web import search as search_web
 from platekeeper.web.security import Forbidden, NotAuthenticated, undeclared_routes
 from platekeeper.web.templating import render
 
@@ -71,6 +75,15 @@ def _install_error_handlers(app: FastAPI) -> None:
             return render(request, "error.html", {"title": "Not permitted", "message": message}, status_code=403)
         return JSONResponse({"detail": message}, status_code=403)
 
+    @app.exception_handler(PurposeRefused)
+    async def _purpose_refused(request: Request, exc: PurposeRefused) -> Response:
+        # Missing or malformed fields are the caller's mistake (422); a prohibited purpose is a refusal (403).
+        status = 403 if exc.refusal.code in {"prohibited", "screened"} else 422
+        if _wants_html(request):
+            context = {"title": "Purpose refused", "message": exc.refusal.message}
+            return render(request, "error.html", context, status_code=status)
+        return JSONResponse({"detail": exc.refusal.message, "refusal": exc.refusal.code}, status_code=status)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         problems = [
@@ -85,8 +98,7 @@ def create_app(settings: Settings, *, system: System | None = None) -> FastAPI:
         title="platekeeper",
         version=platekeeper.__version__,
         description=(
-            "Automated license plate reader that enforces ALPR policy. "
-            "Every call that touches ALPR data is audited."
+            "Automated license plate reader that enforces ALPR policy. Every call that touches ALPR data is audited."
         ),
         docs_url=None,
         redoc_url=None,
@@ -99,8 +111,13 @@ def create_app(settings: Settings, *, system: System | None = None) -> FastAPI:
     app.mount("/static-docs", ui.swagger_static(), name="static-docs")
     app.include_router(api.router)
     app.include_router(ui.router)
+    app.include_router(audit_pages.router)  # audit log, verification, audit samples (AUD-1..3)
+    app.include_router(admin.router)  # users, training, approvals, sign-in log, access review, roles, keys (ACC)
+    app.include_router(hotlists_web.router)  # hot lists, entries, approval, sync, edge download (HOT-1..4, USE-4)
+    app.include_router(alerts_web.router)  # live alerts, verification, disposition, accuracy (HOT-5, HOT-6, CAP-5)
+    app.include_router(search_web.router)  # search, canvass, CSV and evidence exports, locations (issue 5)
     _install_error_handlers(app)
-    missing = undeclared_routes([*api.router.routes, *ui.router.routes], exempt=DOC_ROUTES)
+    missing = undeclared_routes(list(app.router.routes), exempt=DOC_ROUTES)  # every router, also those added later
     if missing:
         raise RuntimeError(f"routes without an access rule (deny by default): {missing}")
     return app

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 from collections.abc import Callable
@@ -15,8 +16,11 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
-from platekeeper.services import audit, users
+from platekeeper.policy.access import sign_in_block
+from platekeeper.policy.permissions import ALL_PERMISSIONS
+from platekeeper.services import access, audit, users
 from platekeeper.services.reads import Viewer
+from platekeeper.store.models import utcnow
 from platekeeper.system import System
 
 SESSION_COOKIE = "pk_session"
@@ -76,15 +80,25 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+LAST_SEEN_RESOLUTION = dt.timedelta(minutes=5)  # write "last used" at most this often per user
+
+
 def _principal(request: Request) -> Principal | None:
+    """The signed-in user, checked again on every request: a lapsed training or a lock ends the session."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     system = system_of(request)
-    with system.sessions() as session:
+    with system.sessions() as session, session.begin():
         user = users.resolve_session(session, token)
         if user is None:
             return None
+        session.refresh(user, ["trainings"])
+        if sign_in_block(system.profile, access.account_state(system.profile, user), utcnow()):
+            return None
+        now = utcnow()
+        if user.last_seen_at is None or now - user.last_seen_at > LAST_SEEN_RESOLUTION:
+            user.last_seen_at = now
         role = system.profile.role(user.role)
         return Principal(
             user_id=user.id,
@@ -92,7 +106,7 @@ def _principal(request: Request) -> Principal | None:
             display_name=user.display_name,
             role=user.role,
             role_label=role.label if role else user.role,
-            permissions=frozenset(role.permissions) if role else frozenset(),
+            permissions=access.role_permissions(session, system.profile, user.role),
             agency=user.agency.name,
             unit=user.unit,
             source_ip=client_ip(request),
@@ -100,8 +114,25 @@ def _principal(request: Request) -> Principal | None:
         )
 
 
-def _mark(rule: Callable[..., Any], description: str) -> Callable[..., Any]:
-    setattr(rule, ACCESS_ATTR, description)
+@dataclass(frozen=True)
+class AccessRule:
+    """What a route declared: who may call it. ``permissions`` admit a role holding any one of them."""
+
+    kind: str  # public | signed-in | permission | camera-key
+    permissions: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return " or ".join(f"`{p}`" for p in self.permissions) if self.kind == "permission" else self.kind
+
+    def admits(self, role_permissions: frozenset[str]) -> bool:
+        """Whether a signed-in user with these permissions gets past the rule (cameras never do)."""
+        if self.kind in {"public", "signed-in"}:
+            return True
+        return self.kind == "permission" and any(p in role_permissions for p in self.permissions)
+
+
+def _mark(rule: Callable[..., Any], kind: str, permissions: tuple[str, ...] = ()) -> Callable[..., Any]:
+    setattr(rule, ACCESS_ATTR, AccessRule(kind, permissions))
     return rule
 
 
@@ -147,7 +178,10 @@ def require(*any_of: str) -> Callable[..., Any]:
             raise Forbidden(" or ".join(any_of))
         return principal
 
-    return _mark(rule, "permission: " + " | ".join(any_of))
+    unknown = [p for p in any_of if p not in ALL_PERMISSIONS]
+    if unknown or not any_of:
+        raise ValueError(f"a route must name declared permissions, not {unknown or 'none'}")
+    return _mark(rule, "permission", tuple(any_of))
 
 
 def camera_key() -> Callable[..., Any]:
@@ -159,16 +193,16 @@ def camera_key() -> Callable[..., Any]:
             return header[7:].strip()
         return request.headers.get("x-api-key")
 
-    return _mark(rule, "camera API key")
+    return _mark(rule, "camera-key")
 
 
-def access_rule_of(route: BaseRoute) -> str | None:
+def access_rule_of(route: BaseRoute) -> AccessRule | None:
     if not isinstance(route, APIRoute):
         return None
     for dependency in route.dependant.dependencies:
-        description = getattr(dependency.call, ACCESS_ATTR, None)
-        if description:
-            return str(description)
+        rule = getattr(dependency.call, ACCESS_ATTR, None)
+        if isinstance(rule, AccessRule):
+            return rule
     return None
 
 
@@ -192,9 +226,13 @@ def undeclared_routes(routes: list[BaseRoute], exempt: set[str]) -> list[str]:
     return missing
 
 
-def declared_routes(routes: list[BaseRoute]) -> list[tuple[str, str, str]]:
-    """(methods, path, access rule) of every route: for the docs and the access test."""
-    return [(",".join(sorted(r.methods or ())), r.path, access_rule_of(r) or "UNDECLARED") for r in _api_routes(routes)]
+def declared_routes(routes: list[BaseRoute]) -> list[tuple[str, str, AccessRule | None]]:
+    """(method, path, access rule) of every route, one row per method: for the docs and the access test."""
+    rows = []
+    for route in _api_routes(routes):
+        for method in sorted(route.methods or ()):
+            rows.append((method, route.path, access_rule_of(route)))
+    return sorted(rows, key=lambda row: (row[1], row[0]))
 
 
 def csrf_token(secret: bytes, session_token: str) -> str:
