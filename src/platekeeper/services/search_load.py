@@ -1,0 +1,149 @@
+"""Bulk loading of reads without images (imports from another system, benchmarks): COPY on PostgreSQL.
+
+The ORM ingest path (services/ingest.py) fills the plate index and grid cell
+through the session hook in store/models.py; this path writes plate_read and
+read_plate itself, with the same functions, and creates the day partitions
+first. It writes no audit record of its own: the caller records the import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from platekeeper.policy.geo import cell_of
+from platekeeper.policy.plate_patterns import plate_key
+from platekeeper.store import partitions
+
+READ_COLUMNS = (
+    "id", "uid", "agency_id", "camera_id", "plate", "confidence", "candidates", "region", "captured_at",
+    "capture_day", "received_at", "latitude", "longitude", "vehicle_colour", "source", "cell",
+)  # fmt: skip
+PLATE_COLUMNS = (
+    "read_id", "plate", "capture_day", "captured_at", "agency_id", "camera_id", "plate_key", "plate_rkey", "is_top",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BulkRead:
+    agency_id: int
+    camera_id: int
+    plate: str
+    confidence: float
+    captured_at: dt.datetime  # aware, UTC
+    latitude: float | None
+    longitude: float | None
+    candidates: tuple[tuple[str, float], ...] = ()
+    vehicle_colour: str | None = None
+    region: str | None = None
+    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+Row = tuple[Any, ...]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _rows(
+    reads: Sequence[BulkRead],
+    ids: Sequence[int],
+    received: Any,
+    plate_rows: list[Row],
+    stamp: Callable[[dt.datetime], Any] = _identity,
+    day_value: Callable[[dt.date], Any] = _identity,
+) -> Iterator[Row]:
+    """The plate_read rows of ``reads`` (in capture order) with their ``ids``; their read_plate rows go to
+    ``plate_rows`` on the way. A generator, so that PostgreSQL works on the COPY while the rows are made.
+
+    ``stamp`` and ``day_value`` turn times and days into what the driver takes (SQLite: text)."""
+    dumps = json.dumps
+    keys: dict[str, tuple[str, str]] = {}  # plate -> (key, reversed key): plates repeat a lot
+    for read_id, r in zip(ids, reads, strict=True):
+        captured = stamp(r.captured_at)
+        day = day_value(r.captured_at.astimezone(dt.UTC).date())
+        candidates = [{"plate": p, "confidence": c} for p, c in r.candidates] or [
+            {"plate": r.plate, "confidence": r.confidence}
+        ]
+        for t in dict.fromkeys([r.plate, *(p for p, _ in r.candidates)]):
+            pair = keys.get(t)
+            if pair is None:
+                key = plate_key(t)
+                pair = keys[t] = (key, key[::-1])
+            plate_rows.append((read_id, t, day, captured, r.agency_id, r.camera_id, pair[0], pair[1], t == r.plate))
+        yield (
+            read_id, r.uid, r.agency_id, r.camera_id, r.plate, r.confidence, dumps(candidates), r.region,
+            captured, day, received, r.latitude, r.longitude, r.vehicle_colour, "bulk",
+            cell_of(r.latitude, r.longitude),
+        )  # fmt: skip
+
+
+def load(engine: Engine, reads: Sequence[BulkRead]) -> int:
+    """Store the reads and their plate-index rows in one transaction; returns how many.
+
+    The reads are stored in capture order (ids follow it), as a live feed brings them: rows of one day go
+    to one partition together and the time indexes grow at their end."""
+    if not reads:
+        return 0
+    received = dt.datetime.now(dt.UTC)
+    ordered = sorted(reads, key=lambda r: r.captured_at)
+    if engine.dialect.name == "postgresql":
+        return _load_postgres(engine, ordered, received)
+    return _load_sqlite(engine, ordered, received)
+
+
+# ---- PostgreSQL: COPY, row by row (psycopg formats each row in C) ----------------------------------------------------
+def _load_postgres(engine: Engine, reads: Sequence[BulkRead], received: dt.datetime) -> int:
+    partitions.ensure_days(engine, {r.captured_at.astimezone(dt.UTC).date() for r in reads})
+    with engine.begin() as conn:
+        # Ids from the sequence, as ingest takes them (concurrent writers may interleave: not assumed contiguous).
+        ids = conn.execute(
+            text("SELECT nextval('plate_read_id_seq') FROM generate_series(1, :n)"), {"n": len(reads)}
+        ).scalars()
+        raw: Any = conn.connection.dbapi_connection  # psycopg's connection: COPY is not in the DB-API
+        plate_rows: list[Row] = []
+        with raw.cursor() as cursor:
+            with cursor.copy(f"COPY plate_read ({', '.join(READ_COLUMNS)}) FROM STDIN") as copy:
+                for row in _rows(reads, ids.all(), received, plate_rows):
+                    copy.write_row(row)
+            with cursor.copy(f"COPY read_plate ({', '.join(PLATE_COLUMNS)}) FROM STDIN") as copy:
+                for row in plate_rows:
+                    copy.write_row(row)
+    return len(reads)
+
+
+# ---- SQLite: executemany on the driver's own cursor, one write transaction -----------------------------------------
+SQLITE_CACHE_KIB = 256 * 1024  # the load touches every index of both tables: keep their hot pages in memory
+
+
+def _load_sqlite(engine: Engine, reads: Sequence[BulkRead], received: dt.datetime) -> int:
+    read_sql = (
+        f"INSERT INTO plate_read ({', '.join(READ_COLUMNS)}, box, client_read_id) "  # noqa: S608 (constant column names)
+        f"VALUES ({', '.join('?' * len(READ_COLUMNS))}, NULL, NULL)"
+    )
+    plate_sql = f"INSERT INTO read_plate ({', '.join(PLATE_COLUMNS)}) VALUES ({', '.join('?' * len(PLATE_COLUMNS))})"  # noqa: S608
+    with engine.begin() as conn:  # BEGIN IMMEDIATE (store/db.py): nobody else takes ids meanwhile
+        first_id = (conn.execute(text("SELECT coalesce(max(id), 0) FROM plate_read")).scalar_one() or 0) + 1
+        ids = range(first_id, first_id + len(reads))
+        plate_rows: list[Row] = []
+        read_rows = list(_rows(reads, ids, _sqlite_time(received), plate_rows, _sqlite_time, dt.date.isoformat))
+        cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+            cursor.executemany(read_sql, read_rows)
+            cursor.executemany(plate_sql, plate_rows)
+        finally:
+            cursor.close()
+    return len(reads)
+
+
+def _sqlite_time(moment: dt.datetime) -> str:
+    # SQLAlchemy's DateTime on SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC here); raw binds need the same text.
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
