@@ -63,7 +63,8 @@ setup-train: $(BIN)/python
 # training/checkpoints/last.pt; `rm -rf training/checkpoints training/cache` starts over.
 train-reader: setup-train
 	nice -n 10 $(BIN)/python -m training.render --shards 39
-	nice -n 10 $(BIN)/python -m training.train --steps 2500
+	nice -n 10 $(BIN)/python -m training.render --demo --shards 6
+	nice -n 10 $(BIN)/python -m training.train --steps 2900
 	$(BIN)/python -m training.export
 
 clean:

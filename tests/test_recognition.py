@@ -237,3 +237,35 @@ def test_pipeline_over_stub_models_rejects_words_and_fixes_syntax() -> None:
     assert best.region == "us-ca" and best.box == boxes[1]
     assert "7A8C123" in [c.plate for c in best.candidates]
     assert len(best.candidates) <= 3
+
+
+def two_line_car(top: str = "7AB", bottom: str = "1234") -> Image:
+    """A scene with a square-ish plate carrying two lines of large characters (motorcycle style)."""
+    image = np.full((480, 640, 3), 100, dtype=np.uint8)
+    cv2.rectangle(image, (150, 120), (490, 440), (40, 40, 150), -1)  # body (BGR: red)
+    cv2.rectangle(image, (250, 230), (390, 345), (245, 245, 245), -1)  # plate
+    cv2.rectangle(image, (250, 230), (390, 345), (60, 60, 60), 2)
+    for text, y in ((top, 280), (bottom, 332)):
+        (w, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_DUPLEX, 1.3, 3)
+        cv2.putText(image, text, (320 - w // 2, y), cv2.FONT_HERSHEY_DUPLEX, 1.3, (40, 20, 20), 3, cv2.LINE_AA)
+    return image
+
+
+@pytest.mark.slow
+@pytest.mark.req("CAP-1")
+def test_two_line_plate_reads_top_then_bottom(recognizer: PlateRecognizer) -> None:
+    plates = recognizer.recognize(two_line_car(), top=5)
+    assert plates, "no plate found"
+    assert plates[0].plate == "7AB1234"
+
+
+UCSD = Path(__file__).resolve().parents[2] / "shared" / "data" / "ucsd-stills" / "images"
+
+
+@pytest.mark.slow
+@pytest.mark.req("CAP-1")
+@pytest.mark.skipif(not (UCSD / "cars026.jpg").is_file(), reason="../shared/data/ucsd-stills not present")
+def test_known_photograph_is_read(recognizer: PlateRecognizer) -> None:
+    image = cv2.imread(str(UCSD / "cars026.jpg"))
+    plates = recognizer.recognize(image, top=5)
+    assert plates and plates[0].plate == "4YTD483"

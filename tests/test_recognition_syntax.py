@@ -82,9 +82,7 @@ def test_confidences_are_probabilities() -> None:
         assert 0.0 <= c.confidence <= 1.0
 
 
-@pytest.mark.parametrize(
-    "word", ["CALIFORNIA", "california", "BMW", "TOYOTA", "DMV.CA.GOV", "WWWCALIFORNIACOM"]
-)
+@pytest.mark.parametrize("word", ["CALIFORNIA", "california", "BMW", "TOYOTA", "DMV.CA.GOV", "WWWCALIFORNIACOM"])
 def test_stopwords(word: str) -> None:
     assert syntax.is_stopword(word)
 

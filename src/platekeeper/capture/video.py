@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from platekeeper.recognition.base import Image, PlateRead
+from platekeeper.recognition.tracking import PlateTracker
 
 F = TypeVar("F")
 
@@ -28,10 +29,12 @@ def sample_video(path: str | Path, fps: float) -> Iterator[tuple[int, float, Ima
     """
     if not math.isfinite(fps) or fps <= 0:
         raise ValueError(f"sampling rate must be a positive number of frames per second, got {fps!r}")
+    source = str(path)
+    is_stream = "://" in source  # rtsp://, http://: a live stream, not a file
     p = Path(path)
-    if not p.is_file():
+    if not is_stream and not p.is_file():
         raise VideoReadError(f"video file not found: {p}")
-    cap = cv2.VideoCapture(str(p))
+    cap = cv2.VideoCapture(source)
     try:
         if not cap.isOpened():
             raise VideoReadError(f"cannot open video (unsupported or corrupt): {p}")
@@ -61,16 +64,14 @@ def _frames(cap: cv2.VideoCapture, path: Path, fps: float) -> Iterator[tuple[int
 
 
 def best_reads_per_plate(
-    reads: Iterable[tuple[float, F, list[PlateRead]]],
+    reads: Iterable[tuple[float, F, list[PlateRead]]], max_gap_s: float = 2.0
 ) -> list[tuple[float, F, PlateRead]]:
-    """One pass over (timestamp, frame, reads): the highest-confidence read of each plate text.
+    """One pass over (timestamp, frame, reads): plates tracked across frames, one voted read per
+    track (one vehicle, one read), with the frame in which the winning text was read best.
 
     Ties keep the earliest sighting. The result is ordered by first sighting.
     """
-    best: dict[str, tuple[float, F, PlateRead]] = {}
+    tracker: PlateTracker[F] = PlateTracker(max_gap_s=max_gap_s)
     for timestamp, frame, plates in reads:
-        for plate in plates:
-            current = best.get(plate.plate)
-            if current is None or plate.confidence > current[2].confidence:
-                best[plate.plate] = (timestamp, frame, plate)
-    return list(best.values())
+        tracker.update(timestamp, frame, plates)
+    return tracker.finish()

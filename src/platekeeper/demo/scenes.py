@@ -131,9 +131,7 @@ def render_scene(
 # --- pose and projection ------------------------------------------------------------------
 
 
-def _choose_pose(
-    rng: np.random.Generator, width: int, height: int, angle_deg: float, plate_px: int | None
-) -> _Pose:
+def _choose_pose(rng: np.random.Generator, width: int, height: int, angle_deg: float, plate_px: int | None) -> _Pose:
     if plate_px is None:  # 80-200 px, capped so the car still fits a small frame's width
         plate_px = round(rng.uniform(80, min(200, 0.16 * width)))
     centre = (width * rng.uniform(0.36, 0.64), height * rng.uniform(0.58, 0.74))
@@ -307,9 +305,7 @@ class _CarLayer:
             _rounded_rect(self.alpha, *corners, self.px(radius), 1.0)
 
 
-def _rounded_rect(
-    img: NDArray[Any], p0: tuple[int, int], p1: tuple[int, int], radius: int, value: Any
-) -> None:
+def _rounded_rect(img: NDArray[Any], p0: tuple[int, int], p1: tuple[int, int], radius: int, value: Any) -> None:
     """Filled rectangle with round corners (OpenCV has none)."""
     (x0, y0), (x1, y1) = p0, p1
     radius = max(1, min(radius, (x1 - x0) // 2, (y1 - y0) // 2))
@@ -483,9 +479,7 @@ def _glyph(char: str, height: int) -> NDArray[np.float32]:
     stroke = 9  # plate lettering is much heavier than the font's regular weight
     left, top, right, bottom = font.getbbox(char, stroke_width=stroke)
     img = Image.new("L", (int(right - left) + 4, int(bottom - top) + 4), 0)
-    ImageDraw.Draw(img).text(
-        (2 - left, 2 - top), char, fill=255, font=font, stroke_width=stroke, stroke_fill=255
-    )
+    ImageDraw.Draw(img).text((2 - left, 2 - top), char, fill=255, font=font, stroke_width=stroke, stroke_fill=255)
     ink = np.asarray(img, np.float32) / 255.0
     # Plate lettering is condensed: the glyph keeps 72 % of its natural width.
     new_w = max(1, round(ink.shape[1] * height / ink.shape[0] * 0.72))
@@ -517,9 +511,7 @@ def _frame_bar(canvas: Float, text: str, margin: int) -> None:
     h, w = canvas.shape[:2]
     top = margin + _HI_H - margin // 2
     cv2.rectangle(canvas, (margin // 2, top), (w - margin // 2, h - margin // 2), (26, 26, 28), -1)
-    _hershey_centred(
-        canvas, text, (w // 2, (top + h) // 2), int(w * 0.5), cv2.FONT_HERSHEY_DUPLEX, (225, 225, 225), 2
-    )
+    _hershey_centred(canvas, text, (w // 2, (top + h) // 2), int(w * 0.5), cv2.FONT_HERSHEY_DUPLEX, (225, 225, 225), 2)
 
 
 # --- light and camera ---------------------------------------------------------------------
@@ -542,9 +534,7 @@ _AMBIENT = {  # global gain per channel (BGR) and how bright the plate lamp leav
 }
 
 
-def _apply_lighting(
-    rng: np.random.Generator, frame: Float, lighting: str, lamps: Float, plate: Float
-) -> Float:
+def _apply_lighting(rng: np.random.Generator, frame: Float, lighting: str, lamps: Float, plate: Float) -> Float:
     """Ambient level, the plate lamp, glowing tail lamps and, at night, headlight glare."""
     ambient, plate_level = _AMBIENT[lighting]
     gain = np.array(ambient, np.float32) * rng.uniform(0.92, 1.08)

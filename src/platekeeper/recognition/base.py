@@ -8,6 +8,7 @@ dataclass, so a read cannot be changed after recognition.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,6 +88,10 @@ class Reader(ABC):
 
     @abstractmethod
     def read(self, crop: Image) -> TextRead | None: ...
+
+    def read_many(self, crops: Sequence[Image]) -> list[TextRead | None]:
+        """Several crops at once; readers that can batch their model calls override this."""
+        return [self.read(c) for c in crops]
 
 
 class PlateRecognizer(ABC):

@@ -9,9 +9,7 @@ import numpy as np
 
 from platekeeper.recognition.base import Image
 
-IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".pgm", ".ppm"}
-)
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".jp2", ".pgm", ".ppm"})
 
 # Leading bytes of the formats OpenCV decodes, and of common ones it does not.
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (

@@ -1,8 +1,17 @@
-"""Whole-image plate recognition composed of a text Detector and a Reader."""
+"""Whole-image plate recognition: detect text lines, rectify, read, fuse readers, rank by syntax.
+
+Stages:
+1. a text Detector proposes lines (plates, or one line of a stacked plate);
+2. each plate-like line is grown into a plate crop and rectified (deskew, perspective);
+   small crops are upscaled by the reader's own input preparation;
+3. the primary Reader (the project's plate reader) reads every line in one batch;
+4. lines it is unsure of are read again by a second Reader (a general OCR), and the
+   candidates of all readings are fused by weighted vote (``fusion.py``);
+5. plate syntax (``syntax.py``) ranks candidates; stacked lines are joined into one plate.
+"""
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections.abc import Callable
@@ -25,8 +34,11 @@ from platekeeper.recognition.base import (
     VehicleAttributes,
 )
 from platekeeper.recognition.colour import vehicle_colour
+from platekeeper.recognition.fusion import Vote, fuse
+from platekeeper.recognition.geometry import Quad, box_quad, grow, overlap, quad_size, rectify, union
 
-Quad = tuple[tuple[float, float], ...]
+# A crop of a text line: (margin, top, bottom) in line heights, see ``geometry.grow``.
+CropSpec = tuple[float, float, float]
 
 
 @dataclass(frozen=True)
@@ -39,84 +51,34 @@ class RecognizerOptions:
     fallback_below: float = 0.6  # run the fallback detector when no plate scores this much
     min_chars: int = 3
     max_chars: int = 10
-    # Crops read from each line, as (margin, top, bottom): the margin added left and right in
-    # line heights (detectors often cut the first character), then the vertical span kept as
-    # fractions of the height (the box often takes in frame text or script above and below).
-    # Every reading yields candidates; the plate syntax picks among them.
-    crops: tuple[tuple[float, float, float], ...] = ((0.5, 0.2, 0.8), (0.5, 0.0, 1.0), (0.15, 0.2, 0.8))
+    # Crops the primary reader reads of each line. Detectors often cut the first character
+    # (hence the margin); the plate reader was trained on crops from text-tight to whole-plate.
+    crops: tuple[CropSpec, ...] = ((0.5, 0.2, 0.8), (0.5, 0.0, 1.0), (0.15, 0.2, 0.8))
+    # The second reader runs on a line only when the first one's best candidate is below this.
+    fuse_below: float = 0.9
+    second_crops: tuple[CropSpec, ...] = ((0.5, 0.2, 0.8), (0.5, 0.0, 1.0))
+    second_weight: float = 0.5  # a second-reader reading's vote, relative to a primary one's (1.0)
+    fuse_lines: int = 3  # at most this many lines per image get the second reader
 
 
 @dataclass(frozen=True)
 class _Line:
-    """A text line that may hold (part of) a plate: its geometry and its reading."""
+    """A text line that may hold (part of) a plate: its geometry and its readings."""
 
     box: Box
     quad: Quad
     width: float
     height: float
-    reads: tuple[TextRead, ...] = ()
-
-
-def _dist(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return math.hypot(a[0] - b[0], a[1] - b[1])
-
-
-def quad_size(quad: Quad) -> tuple[float, float]:
-    tl, tr, br, bl = quad[:4]
-    return max(_dist(tl, tr), _dist(bl, br)), max(_dist(tl, bl), _dist(tr, br))
-
-
-def widen(quad: Quad, amount: float) -> Quad:
-    """The quad stretched along its text direction by ``amount`` × its height on each side."""
-    tl, tr, br, bl = (np.array(p, dtype=np.float64) for p in quad[:4])
-    w, h = quad_size(quad)
-    if w <= 0 or amount <= 0:
-        return quad
-    ux = (tr - tl + br - bl) / 2
-    ux /= max(float(np.linalg.norm(ux)), 1e-6)
-    d = ux * amount * h
-    pts = (tl - d, tr + d, br + d, bl - d)
-    return tuple((float(p[0]), float(p[1])) for p in pts)
-
-
-def rectify(image: Image, quad: Quad) -> Image:
-    """Warp the quad (clockwise from top-left) to an upright rectangle."""
-    w, h = quad_size(quad)
-    wi, hi = max(4, round(w)), max(4, round(h))
-    src = np.array(quad[:4], dtype=np.float32)
-    dst = np.array([[0, 0], [wi - 1, 0], [wi - 1, hi - 1], [0, hi - 1]], dtype=np.float32)
-    matrix = cv2.getPerspectiveTransform(src, dst)
-    out = cv2.warpPerspective(image, matrix, (wi, hi), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    return np.asarray(out, dtype=np.uint8)
-
-
-def _overlap(a: Box, b: Box) -> float:
-    """Intersection over the smaller box's area."""
-    iw = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
-    ih = min(a.y + a.h, b.y + b.h) - max(a.y, b.y)
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    return iw * ih / max(1, min(a.w * a.h, b.w * b.h))
+    votes: tuple[Vote, ...] = ()
 
 
 def _distinct(plates: list[PlateRead]) -> list[PlateRead]:
     """Most confident first; one read per plate text and per place in the image."""
     kept: list[PlateRead] = []
     for plate in sorted(plates, key=lambda p: (-p.confidence, p.box.x, p.box.y, p.plate)):
-        if all(plate.plate != k.plate and _overlap(plate.box, k.box) < 0.5 for k in kept):
+        if all(plate.plate != k.plate and overlap(plate.box, k.box) < 0.5 for k in kept):
             kept.append(plate)
     return kept
-
-
-def _union(a: Box, b: Box) -> Box:
-    x0, y0 = min(a.x, b.x), min(a.y, b.y)
-    x1, y1 = max(a.x + a.w, b.x + b.w), max(a.y + a.h, b.y + b.h)
-    return Box(x0, y0, x1 - x0, y1 - y0)
-
-
-def _box_quad(box: Box) -> Quad:
-    x0, y0, x1, y1 = float(box.x), float(box.y), float(box.x + box.w), float(box.y + box.h)
-    return ((x0, y0), (x1, y0), (x1, y1), (x0, y1))
 
 
 def _geometry_factor(width: float, height: float) -> float:
@@ -132,10 +94,10 @@ def _is_stacked(top: _Line, bottom: _Line) -> bool:
     a, b = top.box, bottom.box
     if b.y <= a.y:
         return False
-    overlap = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
+    shared = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)
     gap = b.y - (a.y + a.h)
     similar = 0.5 <= a.h / max(b.h, 1) <= 2.0
-    return overlap > 0.6 * min(a.w, b.w) and -0.3 * a.h <= gap <= 0.4 * a.h and similar
+    return shared > 0.6 * min(a.w, b.w) and -0.3 * a.h <= gap <= 0.4 * a.h and similar
 
 
 def _join(top: TextRead, bottom: TextRead) -> TextRead:
@@ -146,22 +108,39 @@ def _join(top: TextRead, bottom: TextRead) -> TextRead:
     return TextRead(top.text + bottom.text, conf, confs, alts)
 
 
+def _join_votes(upper: tuple[Vote, ...], lower: tuple[Vote, ...]) -> tuple[Vote, ...]:
+    """Readings of a stacked plate: each pair of readings taken with the same crop and reader."""
+    out = []
+    for a, b in zip(upper, lower, strict=False):
+        if a.read is not None and b.read is not None and a.weight == b.weight:
+            out.append(Vote(_join(a.read, b.read), a.weight))
+    return tuple(out)
+
+
 class OcrPlateRecognizer(PlateRecognizer):
-    """Detect text, keep plate-like lines, rectify and read them, rank by plate syntax."""
+    """Detect text, keep plate-like lines, rectify and read them, fuse readers, rank by syntax."""
 
     def __init__(
         self,
         detector: Detector,
         reader: Reader,
         options: RecognizerOptions | None = None,
-        fallback_detector: Detector | None = None,
+        fallback_detector: Detector | tuple[Detector, ...] | None = None,
+        second_reader: Reader | None = None,
     ) -> None:
-        """``fallback_detector`` (e.g. the same model at a larger input size) runs only
-        when the first pass finds no confident plate: small plates, at little cost."""
+        """``fallback_detector`` (e.g. the same model at a larger input size, then plate
+        proposals) runs, in order, only while no confident plate has been found: small and
+        faint plates, at little cost to the rest. ``second_reader`` re-reads the lines
+        ``reader`` is unsure of; their votes are fused."""
         self.detector = detector
         self.reader = reader
         self.options = options or RecognizerOptions()
-        self.fallback_detector = fallback_detector
+        if fallback_detector is None:
+            fallback_detector = ()
+        elif isinstance(fallback_detector, Detector):
+            fallback_detector = (fallback_detector,)
+        self.fallback_detectors: tuple[Detector, ...] = fallback_detector
+        self.second_reader = second_reader
 
     def recognize(self, image: Image, top: int = 5) -> list[PlateRead]:
         if image.ndim == 2:
@@ -169,14 +148,15 @@ class OcrPlateRecognizer(PlateRecognizer):
         if image.ndim != 3 or image.shape[0] < 8 or image.shape[1] < 8:
             return []
         plates = self._pass(image, self.detector, top)
-        best = max((p.confidence for p in plates), default=0.0)
-        if self.fallback_detector is not None and best < self.options.fallback_below:
-            plates += self._pass(image, self.fallback_detector, top)
+        for fallback in self.fallback_detectors:
+            if max((p.confidence for p in plates), default=0.0) >= self.options.fallback_below:
+                break
+            plates += self._pass(image, fallback, top)
         return _distinct(plates)
 
     def _pass(self, image: Image, detector: Detector, top: int) -> list[PlateRead]:
-        lines = [self._read(image, line) for line in self._lines(detector.detect(image))]
-        return self._plates(image, [line for line in lines if line.reads], top)
+        lines = self._read(image, self._lines(detector.detect(image)))
+        return self._plates(image, [line for line in lines if line.votes], top)
 
     def _lines(self, regions: list[TextRegion]) -> list[_Line]:
         opts = self.options
@@ -190,65 +170,51 @@ class OcrPlateRecognizer(PlateRecognizer):
         lines.sort(key=lambda ln: -ln.height * _geometry_factor(ln.width, ln.height))
         return lines[: opts.max_regions]
 
-    def _read(self, image: Image, line: _Line) -> _Line:
-        reads = []
-        rectified: dict[float, Image] = {}
-        for margin, top, bottom in self.options.crops:
-            if margin not in rectified:
-                rectified[margin] = rectify(image, widen(line.quad, margin))
-            crop = rectified[margin]
-            h = crop.shape[0]
-            y0, y1 = round(top * h), round(bottom * h)
-            if y1 - y0 < 4:
-                continue
-            read = self.reader.read(np.ascontiguousarray(crop[y0:y1]))
-            if read is not None:
-                reads.append(read)
-        return replace(line, reads=tuple(reads))
+    def _read(self, image: Image, lines: list[_Line]) -> list[_Line]:
+        """Every line read by the first reader (one batch); unsure ones by the second too."""
+        opts = self.options
+        first = _read_crops(self.reader, image, [ln.quad for ln in lines], opts.crops, 1.0)
+        lines = [replace(ln, votes=v) for ln, v in zip(lines, first, strict=True)]
+        if self.second_reader is None:
+            return lines
+        unsure = [i for i, ln in enumerate(lines) if self._best(ln.votes) < opts.fuse_below][: opts.fuse_lines]
+        second = _read_crops(
+            self.second_reader, image, [lines[i].quad for i in unsure], opts.second_crops, opts.second_weight
+        )
+        for i, votes in zip(unsure, second, strict=True):
+            lines[i] = replace(lines[i], votes=lines[i].votes + votes)
+        return lines
+
+    def _best(self, votes: tuple[Vote, ...]) -> float:
+        cands = fuse(votes, self.options.min_chars, self.options.max_chars, 1)
+        return cands[0].confidence if cands else 0.0
 
     def _plates(self, image: Image, lines: list[_Line], top: int) -> list[PlateRead]:
         out = []
         for line in lines:
             factor = _geometry_factor(line.width, line.height)
-            plate = self._plate(image, line.reads, line.box, line.quad, factor, top)
+            plate = self._plate(image, line.votes, line.box, line.quad, factor, top)
             if plate is not None:
                 out.append(plate)
         for upper in lines:
             for lower in lines:
                 if upper is lower or not _is_stacked(upper, lower):
                     continue
-                box = _union(upper.box, lower.box)
-                joined_reads = tuple(_join(a, b) for a, b in zip(upper.reads, lower.reads, strict=False))
-                joined = self._plate(image, joined_reads, box, _box_quad(box), 1.0, top)
+                box = union(upper.box, lower.box)
+                joined = self._plate(image, _join_votes(upper.votes, lower.votes), box, box_quad(box), 1.0, top)
                 if joined is not None:
                     out.append(joined)
         return out
 
-    def _candidates(self, reads: tuple[TextRead, ...], factor: float, top: int) -> list[Candidate]:
-        """Candidates of every reading of one line, merged: a plate keeps its best score."""
-        opts = self.options
-        merged: dict[str, float] = {}
-        for read in reads:
-            text = syntax.normalise(read.text)
-            if not opts.min_chars <= len(text) <= opts.max_chars or syntax.is_stopword(text):
-                continue
-            if text != read.text:
-                read = TextRead(text, read.confidence)
-            cands = syntax.plate_candidates(
-                read.text, read.confidence, read.char_confidences, read.char_alternatives, top=max(top, 5)
-            )
-            if any(syntax.is_stopword(c.plate) for c in cands[:5]):
-                continue  # a word such as a make or model name, misread: "TOV0TA"
-            for c in cands:
-                merged[c.plate] = max(merged.get(c.plate, 0.0), round(c.confidence * factor, 4))
-        ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [Candidate(p, c) for p, c in ranked[: max(top, 1)]]
-
     def _plate(
-        self, image: Image, reads: tuple[TextRead, ...], box: Box, quad: Quad, factor: float, top: int
+        self, image: Image, votes: tuple[Vote, ...], box: Box, quad: Quad, factor: float, top: int
     ) -> PlateRead | None:
-        candidates = self._candidates(reads, factor, top)
-        if not candidates or candidates[0].confidence < self.options.min_confidence:
+        opts = self.options
+        candidates = [
+            Candidate(c.plate, round(c.confidence * factor, 4))
+            for c in fuse(votes, opts.min_chars, opts.max_chars, top)
+        ]
+        if not candidates or candidates[0].confidence < opts.min_confidence:
             return None
         best = candidates[0]
         return PlateRead(
@@ -260,6 +226,16 @@ class OcrPlateRecognizer(PlateRecognizer):
             attributes=VehicleAttributes(colour=vehicle_colour(image, box)),
             crop=rectify(image, quad),
         )
+
+
+def _read_crops(
+    reader: Reader, image: Image, quads: list[Quad], specs: tuple[CropSpec, ...], weight: float
+) -> list[tuple[Vote, ...]]:
+    """Each quad cropped per spec and read, all in one ``read_many`` call."""
+    crops = [rectify(image, grow(q, *spec)) for q in quads for spec in specs]
+    reads = reader.read_many(crops) if crops else []
+    n = len(specs)
+    return [tuple(Vote(r, weight) for r in reads[i * n : (i + 1) * n]) for i in range(len(quads))]
 
 
 def default_threads() -> int:
@@ -285,16 +261,28 @@ class LazyRecognizer(PlateRecognizer):
         return self.load().recognize(image, top)
 
 
+# What the plate reader reads of each line: a generous crop (half a height either side, 0.3 above and
+# below: detectors cut first characters, and the reader knows whole plates) and a tighter one. Chosen on
+# the ucsd-stills "dev-train" half only (see training/data.py), never on the half reported as held out.
+PLATE_READER_CROPS: tuple[CropSpec, ...] = ((0.5, -0.3, 1.3), (0.2, 0.0, 1.0))
+
+
 def default_recognizer(threads: int | None = None) -> PlateRecognizer:
-    """The bundled OCR recognizer; models load on the first ``recognize`` call."""
+    """The bundled recognizer; models load on the first ``recognize`` call."""
     n = threads if threads is not None else default_threads()
 
     def build() -> PlateRecognizer:
+        from platekeeper.recognition.plate_reader import PlateReader
+        from platekeeper.recognition.proposals import EdgePlateProposer
         from platekeeper.recognition.rapid import RapidDetector, RapidReader
 
-        detector, reader = RapidDetector(n, max_side=480, min_side=320), RapidReader(n)
+        detector = RapidDetector(n, max_side=480, min_side=320, thresh=0.2, box_thresh=0.3)
+        reader, ocr = PlateReader(n), RapidReader(n)
         detector.load()
         reader.load()
-        return OcrPlateRecognizer(detector, reader, fallback_detector=detector.resized(800, 800))
+        ocr.load()
+        options = RecognizerOptions(crops=PLATE_READER_CROPS)
+        fallbacks = (detector.resized(800, 800), EdgePlateProposer())
+        return OcrPlateRecognizer(detector, reader, options, fallback_detector=fallbacks, second_reader=ocr)
 
     return LazyRecognizer(build)

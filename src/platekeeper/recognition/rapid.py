@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import importlib.util
 import math
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +19,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from platekeeper.recognition.base import Box, Detector, Image, Reader, TextRead, TextRegion
+from platekeeper.recognition.ctc import decode_folded
+from platekeeper.recognition.session import LazySession
 
 DET_MODEL = "PP-OCRv6_det_small.onnx"
 REC_MODEL = "PP-OCRv6_rec_small.onnx"
 PLATE_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-DEFAULT_THREADS = 1
 
 FloatArray = NDArray[np.float32]
 
@@ -46,41 +46,6 @@ def _model_path(name: str, model_dir: Path | None) -> Path:
     if not path.is_file():
         raise ModelNotFoundError(f"OCR model file not found: {path}")
     return path
-
-
-def _session(path: Path, threads: int | None) -> Any:
-    import onnxruntime as ort  # imported lazily: only model adapters touch onnxruntime
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, threads or DEFAULT_THREADS)
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-
-
-class _LazySession:
-    """Loads an ONNX model on first use (loading costs time; nothing happens at import)."""
-
-    def __init__(self, path: Path, threads: int | None) -> None:
-        self.path = path
-        self.threads = threads
-        self._session: Any = None
-        self._lock = threading.Lock()
-
-    def get(self) -> Any:
-        if self._session is None:
-            with self._lock:
-                if self._session is None:
-                    self._session = _session(self.path, self.threads)
-        return self._session
-
-    def run(self, x: FloatArray) -> FloatArray:
-        session = self.get()
-        name = session.get_inputs()[0].name
-        out: FloatArray = session.run(None, {name: x})[0]
-        return out
 
 
 def _order_quad(pts: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -108,7 +73,7 @@ class RapidDetector(Detector):
         unclip_ratio: float = 1.6,
         model_dir: Path | None = None,
     ) -> None:
-        self._model = _LazySession(_model_path(DET_MODEL, model_dir), threads)
+        self._model = LazySession(_model_path(DET_MODEL, model_dir), threads)
         self.max_side = max_side
         self.min_side = min_side
         self.thresh = thresh
@@ -216,7 +181,7 @@ class RapidReader(Reader):
         alternatives: int = 3,
         model_dir: Path | None = None,
     ) -> None:
-        self._model = _LazySession(_model_path(REC_MODEL, model_dir), threads)
+        self._model = LazySession(_model_path(REC_MODEL, model_dir), threads)
         self.alphabet = alphabet
         self.n_alternatives = alternatives
         self._charset: list[str] | None = None
@@ -262,7 +227,7 @@ class RapidReader(Reader):
         probs = self._model.run(self.preprocess(crop))[0]
         if fold is None or self.alphabet is None:
             return _decode_raw(probs, charset)
-        return _decode_folded(_fold(probs, fold), self.alphabet, self.n_alternatives)
+        return decode_folded(_fold(probs, fold), self.alphabet, self.n_alternatives)
 
 
 def _fold(probs: FloatArray, groups: list[list[int]]) -> FloatArray:
@@ -290,28 +255,3 @@ def _decode_raw(probs: FloatArray, charset: list[str]) -> TextRead | None:
     if not chars:
         return None
     return TextRead("".join(chars), float(np.mean(confs)), tuple(confs))
-
-
-def _decode_folded(folded: FloatArray, alphabet: str, n_alt: int) -> TextRead | None:
-    """Greedy CTC decoding over {blank, alphabet, other}; 'other' separates, is not emitted."""
-    other = len(alphabet) + 1
-    idx = folded.argmax(axis=1)
-    chars: list[str] = []
-    confs: list[float] = []
-    alts: list[tuple[tuple[str, float], ...]] = []
-    t, n = 0, len(idx)
-    while t < n:
-        k = int(idx[t])
-        end = t
-        while end + 1 < n and int(idx[end + 1]) == k:
-            end += 1
-        if 0 < k < other:
-            span = folded[t : end + 1, 1:other].max(axis=0)  # best evidence per symbol in the span
-            order = np.argsort(-span, kind="stable")[: n_alt + 1]
-            chars.append(alphabet[k - 1])
-            confs.append(float(span[k - 1]))
-            alts.append(tuple((alphabet[j], float(span[j])) for j in order if j != k - 1)[:n_alt])
-        t = end + 1
-    if not chars:
-        return None
-    return TextRead("".join(chars), float(np.mean(confs)), tuple(confs), tuple(alts))

@@ -12,8 +12,10 @@ from tqdm import tqdm
 
 from platekeeper.capture.clock import capture_time
 from platekeeper.capture.files import InputKind, classify_path, is_video
-from platekeeper.capture.video import best_reads_per_plate, sample_video
+from platekeeper.capture.video import sample_video
+from platekeeper.recognition.base import Image
 from platekeeper.recognition.images import ImageDecodeError, load_image
+from platekeeper.recognition.tracking import PlateTracker
 from platekeeper.services import audit
 from platekeeper.services.ingest import IngestRefused, PendingRead, recognise_frame, require_live, store_reads
 from platekeeper.store.models import Camera
@@ -69,13 +71,14 @@ def _still(system: System, camera: Camera, path: Path, when: dt.datetime | None)
 def _video(system: System, camera: Camera, path: Path, fps: float, when: dt.datetime | None) -> list[PendingRead]:
     """One pass over a video: the best read of each plate, with its own frame (CAP-1)."""
     start = when or capture_time(path, system.profile.zone)
-    observations = []
+    # Frames stream through the tracker, which keeps only each track's best frames (bounded memory).
+    tracker: PlateTracker[Image] = PlateTracker()
     for _, seconds, frame in sample_video(path, fps):
         clean, plates = recognise_frame(system, camera, frame)
-        observations.append((seconds, clean, plates))
+        tracker.update(seconds, clean, plates)
     return [
         PendingRead(plate, start + dt.timedelta(seconds=seconds), frame)
-        for seconds, frame, plate in best_reads_per_plate(observations)
+        for seconds, frame, plate in tracker.finish()
     ]
 
 

@@ -1,0 +1,50 @@
+"""The project's plate reader: the shipped ONNX model, its card, and a clean plate read exactly."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from platekeeper.recognition.plate_input import ALPHABET
+from platekeeper.recognition.plate_reader import MODEL_PATH, PlateReader
+
+
+@pytest.fixture(scope="module")
+def reader() -> PlateReader:
+    return PlateReader(1)
+
+
+def plate_crop(text: str) -> np.ndarray:
+    crop = np.full((60, 200, 3), 240, np.uint8)
+    cv2.putText(crop, text, (12, 45), cv2.FONT_HERSHEY_DUPLEX, 1.3, (90, 30, 20), 3, cv2.LINE_AA)
+    return crop
+
+
+def test_model_and_card_ship_with_the_package() -> None:
+    assert MODEL_PATH.is_file() and MODEL_PATH.stat().st_size < 10_000_000
+    card = MODEL_PATH.with_suffix(".md").read_text(encoding="utf-8")
+    for section in ("## Data", "## Training", "## Accuracy", "licence"):
+        assert section in card
+
+
+def test_reader_batches_and_skips_unusable_crops(reader: PlateReader) -> None:
+    crops = [plate_crop("7ABC123"), np.zeros((2, 2, 3), np.uint8), plate_crop("5XYZ999")]
+    probs = reader.probabilities([crops[0], crops[2]])
+    assert probs.shape == (2, 32, len(ALPHABET) + 1)
+    assert np.allclose(probs.sum(axis=-1), 1.0, atol=1e-4)
+    reads = reader.read_many(crops)
+    assert len(reads) == 3 and reads[1] is None
+    assert reader.read(crops[0]) == reads[0]  # batching does not change a reading
+
+
+@pytest.mark.req("CAP-1")
+def test_clean_plate_is_read_exactly(reader: PlateReader) -> None:
+    read = reader.read(plate_crop("7ABC123"))
+    assert read is not None and read.text == "7ABC123"
+    assert len(read.char_confidences) == 7 and min(read.char_confidences) > 0.5
+
+
+def test_blank_crop_reads_nothing(reader: PlateReader) -> None:
+    read = reader.read(np.full((40, 120, 3), 128, np.uint8))
+    assert read is None or read.text == ""

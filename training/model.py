@@ -1,0 +1,53 @@
+"""The plate reader: a compact CRNN (convolutions, a bidirectional LSTM, CTC over A–Z0–9)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from platekeeper.recognition.plate_input import ALPHABET, INPUT_H, INPUT_W
+
+N_CLASSES = len(ALPHABET) + 1  # CTC blank first
+
+
+def _block(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class PlateCRNN(nn.Module):
+    """(N, 1, 48, 128) → (N, 32, classes) logits; 32 time steps, one per 4 input columns."""
+
+    def __init__(self, width: int = 1) -> None:
+        super().__init__()
+        c = [24 * width, 48 * width, 96 * width, 144 * width, 192 * width]
+        self.features = nn.Sequential(
+            *_block(1, c[0]), nn.MaxPool2d(2),  # 24 x 64
+            *_block(c[0], c[1]), nn.MaxPool2d(2),  # 12 x 32
+            *_block(c[1], c[2]), nn.MaxPool2d((2, 1)),  # 6 x 32
+            *_block(c[2], c[3]), nn.MaxPool2d((2, 1)),  # 3 x 32
+            nn.Conv2d(c[3], c[4], (3, 1), bias=False), nn.BatchNorm2d(c[4]), nn.ReLU(inplace=True),  # 1 x 32
+            nn.Dropout(0.1),
+        )
+        self.rnn = nn.LSTM(c[4], 128, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(256, N_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x).squeeze(2).transpose(1, 2)  # N, T, C
+        out, _ = self.rnn(f)
+        logits: torch.Tensor = self.head(out)
+        return logits
+
+
+class WithSoftmax(nn.Module):
+    """What is exported: probabilities, so inference needs no torch."""
+
+    def __init__(self, model: PlateCRNN) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(x), dim=-1)
+
+
+def input_shape(batch: int = 1) -> tuple[int, int, int, int]:
+    return (batch, 1, INPUT_H, INPUT_W)
