@@ -76,17 +76,13 @@ def _last_holder_of(session: Session, profile: PolicyProfile, role: str, permiss
     return not any(permission in perms for key, perms in matrix.items() if key != role)
 
 
-def _user(session: Session, username: str) -> User:
+def get_user(session: Session, username: str) -> User:
     user = session.scalar(
         select(User).where(User.username == username.strip().lower()).options(selectinload(User.trainings))
     )
     if user is None:
         raise AccessError(f"no user {username!r}")
     return user
-
-
-def get_user(session: Session, username: str) -> User:
-    return _user(session, username)
 
 
 def training_of(profile: PolicyProfile, user: User, today: dt.date | None = None) -> access.TrainingStatus:

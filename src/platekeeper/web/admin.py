@@ -27,7 +27,7 @@ from platekeeper.services.users import UserError
 from platekeeper.store.db import transaction
 from platekeeper.store.models import User, utcnow
 from platekeeper.system import System
-from platekeeper.web.security import Principal, csrf_ok, require, system_of
+from platekeeper.web.security import Principal, require, require_csrf, system_of
 from platekeeper.web.templating import render
 
 router = APIRouter()
@@ -60,11 +60,6 @@ DONE_MESSAGES = {
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------------
-def _check_csrf(system: System, user: Principal, csrf: str) -> None:
-    if not csrf_ok(system.secret_key, user.session_token, csrf):
-        raise HTTPException(400, "the form's security token is missing or wrong; reload the page")
-
-
 def _done(path: str, key: str) -> Response:
     return RedirectResponse(f"{path}?{urlencode({'done': key})}", status_code=303)
 
@@ -156,7 +151,7 @@ def create_user(
 ) -> Response:
     """Create an account; it cannot sign in until trained and approved (ACC-1)."""
     system = system_of(request)
-    _check_csrf(system, user, csrf)
+    require_csrf(request, user, csrf)
     form = {
         "username": username,
         "display_name": display_name,
@@ -232,7 +227,7 @@ Change = Callable[[Session, User], None]
 def _apply(request: Request, user: Principal, username: str, csrf: str, change: Change, done: str) -> Response:
     """Run one change in one transaction; a refused change is rolled back and shown on the user's page."""
     system = system_of(request)
-    _check_csrf(system, user, csrf)
+    require_csrf(request, user, csrf)
     try:
         with transaction(system.sessions) as session:
             change(session, _target(session, username))
@@ -286,7 +281,7 @@ def approve_user(
 ) -> Response:
     """A supervisor other than the user activates a trained account; refusals are audited by the service."""
     system = system_of(request)
-    _check_csrf(system, user, csrf)
+    require_csrf(request, user, csrf)
     error = None
     with transaction(system.sessions) as session:
         target = _target(session, username)
@@ -503,7 +498,7 @@ def save_roles(
 ) -> Response:
     """Save the matrix: one audited ``role.grant`` per changed cell, all or nothing."""
     system = system_of(request)
-    _check_csrf(system, user, csrf)
+    require_csrf(request, user, csrf)
     wanted = {(r, p) for r, _, p in (g.partition(":") for g in grant or [])}
     pending: tuple[str, str, bool] | None = None
     try:
@@ -584,7 +579,7 @@ def issue_api_key(
 ) -> Response:
     """Issue a key; the key is shown on this one page and never again (only its hash is kept)."""
     system = system_of(request)
-    _check_csrf(system, user, csrf)
+    require_csrf(request, user, csrf)
     form = {"label": label, "scopes": scopes or [], "camera": camera, "expires_days": expires_days}
     try:
         with transaction(system.sessions) as session:
@@ -607,7 +602,7 @@ def revoke_api_key(
     csrf: Csrf = "",
 ) -> Response:
     system = system_of(request)
-    _check_csrf(system, user, csrf)
+    require_csrf(request, user, csrf)
     try:
         with transaction(system.sessions) as session:
             api_keys.revoke(session, user.actor, prefix, reason=reason.strip() or "revoked by an administrator")
@@ -631,20 +626,6 @@ class SignInPageOut(BaseModel):
     next_before: int | None
 
 
-class ReviewOut(BaseModel):
-    username: str
-    display_name: str
-    role: str
-    unit: str | None
-    badge_number: str | None
-    status: str
-    training: str
-    approved_by: str | None
-    last_login_at: dt.datetime | None
-    last_seen_at: dt.datetime | None
-    idle_days: int | None
-
-
 @api.get("/logins", response_model=SignInPageOut)
 def logins_json(
     request: Request, user: LoginViewer, username: str | None = None, failures: bool = False, before: int | None = None
@@ -660,13 +641,13 @@ def logins_json(
     return SignInPageOut(entries=entries, next_before=page.next_before)
 
 
-@api.get("/access-review", response_model=list[ReviewOut])
+@api.get("/access-review", response_model=list[access.ReviewRow])
 def access_review_json(request: Request, user: Reviewer) -> Any:
     """Who holds which role and when they last used it; viewing is audited."""
     system = system_of(request)
     with transaction(system.sessions) as session:
         rows = admin_queries.access_review(session, system.profile, user.actor, "json")
-    return [ReviewOut(**{f: getattr(r, f) for f in ReviewOut.model_fields}) for r in rows]
+    return rows
 
 
 router.include_router(pages)

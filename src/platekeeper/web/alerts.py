@@ -25,7 +25,7 @@ from platekeeper.store.db import transaction
 from platekeeper.store.hotlist_models import Alert, AlertChannel, HotListEntry
 from platekeeper.store.images import ImageUnavailableError
 from platekeeper.system import System
-from platekeeper.web.security import Principal, csrf_ok, require, system_of
+from platekeeper.web.security import Principal, require, require_csrf, system_of
 from platekeeper.web.templating import render
 
 router = APIRouter()
@@ -33,11 +33,6 @@ POLL_S = 5.0  # alerts raised by another process (a CLI ingest) reach the page w
 MAX_CATCH_UP = 100
 MAX_SEEN = 10_000
 _POLLER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="platekeeper-alerts-poll")
-
-
-def _check_csrf(request: Request, user: Principal, csrf: str) -> None:
-    if not csrf_ok(system_of(request).secret_key, user.session_token, csrf):
-        raise HTTPException(403, "the form expired; reload the page and try again")
 
 
 @router.get("/alerts")
@@ -142,7 +137,7 @@ def add_channel(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """An MQTT broker (mqtt://host:port/topic) or a webhook URL every alert is sent to, with retries."""
-    _check_csrf(request, user, csrf)
+    require_csrf(request, user, csrf)
     try:
         alert_delivery.add_channel(system_of(request), user.actor, kind, target, secret or None)
     except alert_senders.SendFailed as exc:
@@ -157,7 +152,7 @@ def notification_read(
     user: Annotated[Principal, Depends(require("alerts.view"))],
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    _check_csrf(request, user, csrf)
+    require_csrf(request, user, csrf)
     with transaction(system_of(request).sessions) as session:
         try:
             alert_delivery.mark_read(session, user.user_id, note_id)
@@ -243,7 +238,7 @@ def verify_alert(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """HOT-5 steps: visual confirmation (a "no" is a misread, CAP-5), CLETS result, occupants."""
-    _check_csrf(request, user, csrf)
+    require_csrf(request, user, csrf)
     try:
         alerts.verify(
             system_of(request),
@@ -269,7 +264,7 @@ def dispose_alert(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Action taken and final disposition; refused (409, audited) before a verification attempt."""
-    _check_csrf(request, user, csrf)
+    require_csrf(request, user, csrf)
     try:
         alerts.dispose(
             system_of(request), user.actor, uid, disposition=disposition, action_taken=action_taken or None, note=note

@@ -19,6 +19,7 @@ from platekeeper.web import admin, api, audit_pages, ui
 from platekeeper.web import alerts as alerts_web
 from platekeeper.web import hotlists as hotlists_web
 from platekeeper.web import search as search_web
+from platekeeper.web.purpose import refusal_status
 from platekeeper.web.security import Forbidden, NotAuthenticated, undeclared_routes
 from platekeeper.web.templating import render
 
@@ -77,8 +78,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PurposeRefused)
     async def _purpose_refused(request: Request, exc: PurposeRefused) -> Response:
-        # Missing or malformed fields are the caller's mistake (422); a prohibited purpose is a refusal (403).
-        status = 403 if exc.refusal.code in {"prohibited", "screened"} else 422
+        status = refusal_status(exc.refusal)
         if _wants_html(request):
             context = {"title": "Purpose refused", "message": exc.refusal.message}
             return render(request, "error.html", context, status_code=status)

@@ -21,7 +21,7 @@ from platekeeper.services.audit_review import AuditReviewError, LogFilter, Sampl
 from platekeeper.store.db import transaction
 from platekeeper.store.models import AuditEvent, AuditSample
 from platekeeper.system import System
-from platekeeper.web.security import Principal, csrf_ok, require, system_of
+from platekeeper.web.security import Principal, require, require_csrf, system_of
 from platekeeper.web.templating import render
 
 router = APIRouter()
@@ -44,11 +44,6 @@ def _local_day(value: str | None, zone: ZoneInfo, *, after: bool = False) -> dt.
     if after:
         day += dt.timedelta(days=1)
     return dt.datetime.combine(day, dt.time(0), tzinfo=zone)
-
-
-def _check_csrf(system: System, user: Principal, csrf: str) -> None:
-    if not csrf_ok(system.secret_key, user.session_token, csrf):
-        raise HTTPException(400, "the form's security token is missing or wrong; reload the page")
 
 
 def _json_only(request: Request) -> None:
@@ -179,7 +174,7 @@ def audit_draw(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     system = system_of(request)
-    _check_csrf(system, user, csrf)
+    require_csrf(request, user, csrf)
     zone = system.profile.zone
     try:
         period_start, period_end = _local_day(start, zone), _local_day(end, zone, after=True)
@@ -277,7 +272,7 @@ def audit_finding(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     system = system_of(request)
-    _check_csrf(system, user, csrf)
+    require_csrf(request, user, csrf)
     try:
         audit_review.record_finding(system.sessions, user.actor, sample_id, audit_seq, assessment, finding)
     except AuditReviewError as exc:
@@ -294,7 +289,7 @@ def audit_signoff(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     system = system_of(request)
-    _check_csrf(system, user, csrf)
+    require_csrf(request, user, csrf)
     try:
         audit_review.sign_off(system.sessions, user.actor, sample_id, conclusion)
     except AuditReviewError as exc:

@@ -17,7 +17,8 @@ from platekeeper.services.hotlists import EntryInput, HotListRefused, Member
 from platekeeper.services.purposes import PurposeRefused
 from platekeeper.store.db import transaction
 from platekeeper.store.models import utcnow
-from platekeeper.web.security import Principal, camera_key, client_ip, csrf_ok, public, require, system_of
+from platekeeper.web.purpose import refusal_status
+from platekeeper.web.security import Principal, camera_key, client_ip, public, require, require_csrf, system_of
 from platekeeper.web.templating import render
 
 
@@ -35,11 +36,6 @@ router = APIRouter(lifespan=_background)
 
 def member_of(user: Principal) -> Member:
     return Member(user_id=user.user_id, actor=user.actor, permissions=user.permissions)
-
-
-def _check_csrf(request: Request, user: Principal, csrf: str) -> None:
-    if not csrf_ok(system_of(request).secret_key, user.session_token, csrf):
-        raise HTTPException(403, "the form expired; reload the page and try again")
 
 
 def _problem(request: Request, user: Principal, message: str, status: int = 422) -> Response:
@@ -116,7 +112,7 @@ def create_entry(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """A new department entry (HOT-1, USE-1); pending until a lieutenant approves it (HOT-2)."""
-    _check_csrf(request, user, csrf)
+    require_csrf(request, user, csrf)
     statement = PurposeStatement.from_fields(purpose, case_number, no_case_reason, presumed_crime)
     try:
         data = EntryInput(
@@ -136,9 +132,7 @@ def create_entry(
     except ValueError as exc:  # HotListRefused, and bad dates
         return _problem(request, user, str(exc))
     except PurposeRefused as exc:
-        return _problem(
-            request, user, exc.refusal.message, 403 if exc.refusal.code in {"prohibited", "screened"} else 422
-        )
+        return _problem(request, user, exc.refusal.message, refusal_status(exc.refusal))
     return RedirectResponse(f"/hotlists/{key}?status=pending", status_code=303)
 
 
@@ -149,7 +143,7 @@ def approve_entry(
     user: Annotated[Principal, Depends(require("hotlists.approve"))],
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    _check_csrf(request, user, csrf)
+    require_csrf(request, user, csrf)
     try:
         hotlists.approve(system_of(request), member_of(user), entry_id)
     except HotListRefused as exc:
@@ -165,7 +159,7 @@ def reject_entry(
     reason: Annotated[str, Form(max_length=500)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    _check_csrf(request, user, csrf)
+    require_csrf(request, user, csrf)
     try:
         hotlists.reject(system_of(request), member_of(user), entry_id, reason)
     except HotListRefused as exc:
@@ -181,7 +175,7 @@ def remove_entry(
     reason: Annotated[str, Form(max_length=500)] = "",
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    _check_csrf(request, user, csrf)
+    require_csrf(request, user, csrf)
     try:
         entry = hotlists.remove(system_of(request), user.actor, entry_id, reason)
     except HotListRefused as exc:
@@ -200,7 +194,7 @@ def sync_now(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """An administrator's sync on demand; the outcome (or the failure) shows on the list page."""
-    _check_csrf(request, user, csrf)
+    require_csrf(request, user, csrf)
     try:
         hotlist_import.sync(system_of(request), key, user.actor, full=bool(full))
     except (LookupError, hotlist_import.SyncError) as exc:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import Query
 
-from platekeeper.policy.purposes import PurposeStatement
+from platekeeper.policy.purposes import PurposeRefusal, PurposeStatement
 
 PURPOSE_FIELDS = ("purpose", "case_number", "no_case_reason", "presumed_crime")
 
@@ -38,3 +38,8 @@ def purpose_query(statement: PurposeStatement) -> str:
         "presumed_crime": statement.presumed_crime,
     }
     return urlencode({k: v for k, v in values.items() if v})
+
+
+def refusal_status(refusal: PurposeRefusal) -> int:
+    """Missing or malformed fields are the caller's mistake (422); a prohibited purpose is a refusal (403)."""
+    return 403 if refusal.code in {"prohibited", "screened"} else 422

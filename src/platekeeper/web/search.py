@@ -25,7 +25,7 @@ from platekeeper.services.search_query import Criteria, Hit, find
 from platekeeper.store.images import ImageUnavailableError
 from platekeeper.store.models import Camera
 from platekeeper.system import System
-from platekeeper.web.purpose import purpose_query, stated_purpose
+from platekeeper.web.purpose import purpose_query, refusal_status, stated_purpose
 from platekeeper.web.search_schemas import (
     CanvassResponse,
     EvidenceRequest,
@@ -40,7 +40,7 @@ from platekeeper.web.search_schemas import (
     scene_params,
     search_params,
 )
-from platekeeper.web.security import Principal, csrf_ok, require, system_of
+from platekeeper.web.security import Principal, require, require_csrf, system_of
 from platekeeper.web.templating import render
 
 router = APIRouter()
@@ -249,7 +249,7 @@ def _page(request: Request, template: str, context: dict[str, Any], status: int 
 def _problem(request: Request, template: str, context: dict[str, Any], exc: Exception) -> Response:
     """The form again, saying why: a refused purpose (audited already) or a criterion that does not parse."""
     if isinstance(exc, PurposeRefused):
-        status = 403 if exc.refusal.code in {"prohibited", "screened"} else 422
+        status = refusal_status(exc.refusal)
         context["error"] = exc.refusal.message
     else:
         status, context["error"] = 422, getattr(exc, "detail", str(exc))
@@ -323,9 +323,8 @@ async def export_evidence(
     presumed_crime: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """The evidence form on a result page: the chosen reads (``read`` fields) with the search's purpose."""
+    require_csrf(request, user, csrf)
     system = system_of(request)
-    if not csrf_ok(system.secret_key, user.session_token, csrf):
-        raise HTTPException(400, "the form expired: search again")
     form = await request.form()
     reads = [str(v) for v in form.getlist("read")][: evidence.MAX_READS]
     statement = PurposeStatement.from_fields(purpose, case_number, no_case_reason, presumed_crime)

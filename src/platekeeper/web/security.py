@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import Request
+from fastapi import HTTPException, Request
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
@@ -241,3 +241,9 @@ def csrf_token(secret: bytes, session_token: str) -> str:
 
 def csrf_ok(secret: bytes, session_token: str, presented: str | None) -> bool:
     return bool(presented) and hmac.compare_digest(csrf_token(secret, session_token), presented or "")
+
+
+def require_csrf(request: Request, user: Principal, presented: str | None) -> None:
+    """Every form a signed-in user posts carries the session's CSRF token; otherwise 400 and nothing happens."""
+    if not csrf_ok(system_of(request).secret_key, user.session_token, presented):
+        raise HTTPException(400, "the form's security token is missing or wrong; reload the page and try again")

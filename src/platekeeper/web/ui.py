@@ -16,15 +16,15 @@ from platekeeper.policy.purposes import PurposeStatement
 from platekeeper.services import audit, auth, reads, second_factor, users
 from platekeeper.services.purposes import PurposeRefused, require_purpose
 from platekeeper.store.images import ImageUnavailableError
-from platekeeper.web.purpose import purpose_query, stated_purpose
+from platekeeper.web.purpose import purpose_query, refusal_status, stated_purpose
 from platekeeper.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     Principal,
     client_ip,
-    csrf_ok,
     public,
     require,
+    require_csrf,
     signed_in,
     system_of,
 )
@@ -232,9 +232,8 @@ def second_factor_submit(
 def logout(
     request: Request, user: Annotated[Principal, Depends(signed_in())], csrf: Annotated[str, Form(max_length=200)] = ""
 ) -> Response:
+    require_csrf(request, user, csrf)
     system = system_of(request)
-    if not csrf_ok(system.secret_key, user.session_token, csrf):
-        raise HTTPException(400, "the form's security token is missing or wrong; reload the page")
     with system.sessions() as session, session.begin():
         users.close_session(session, user.session_token)
         audit.record(session, audit.Event("auth.logout", user.actor))
@@ -278,7 +277,7 @@ def _purpose_refusal(
     try:
         require_purpose(system.sessions, system.profile, user.actor, statement, action=action, criteria=criteria)
     except PurposeRefused as refused:
-        status = 403 if refused.refusal.code in {"prohibited", "screened"} else 422
+        status = refusal_status(refused.refusal)
         return _ask_purpose(request, user, statement, request.url.path, refused.refusal.message, status)
     return None
 
