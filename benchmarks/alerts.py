@@ -218,48 +218,83 @@ def _prepare(data_dir: Path, clients: int) -> tuple[str, list[str], list[str]]:
     return key, cookies, plates
 
 
-async def _sse_client(port: int, cookie: str, arrivals: dict[str, list[float]], ready: asyncio.Event) -> None:
-    import httpx
+# The clients speak plain HTTP/1.1 over asyncio streams: on a 2-core machine the server, the load and the 50
+# live pages share the CPU, and a full client library would spend more of it than the server does.
 
-    url = f"http://127.0.0.1:{port}/alerts/stream"
-    async with (
-        httpx.AsyncClient(timeout=None, cookies={"pk_session": cookie}) as client,
-        client.stream("GET", url) as response,
-    ):
-        if response.status_code != 200:
-            raise RuntimeError(f"the live stream answered {response.status_code}: {response.headers}")
-        event = ""
-        async for line in response.aiter_lines():
-            if line.startswith("event:"):
+
+async def _sse_client(port: int, cookie: str, arrivals: dict[str, list[float]], ready: asyncio.Event) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"GET /alerts/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: pk_session={cookie}\r\n"
+        "Accept: text/event-stream\r\n\r\n".encode()
+    )
+    status = await reader.readline()
+    if b" 200 " not in status:
+        raise RuntimeError(f"the live stream answered {status!r}")
+    event = b""
+    try:
+        while line := await reader.readline():  # chunk-size lines of the chunked body are skipped below
+            if line.startswith(b"event:"):
                 event = line[6:].strip()
-                if event == "ready":
+                if event == b"ready":
                     ready.set()
-            elif line.startswith("data:") and event == "alert":
+            elif line.startswith(b"data:") and event == b"alert":
                 now = time.perf_counter()
                 arrivals.setdefault(json.loads(line[5:])["read"], []).append(now)
+    finally:
+        writer.close()
+
+
+class _Connection:
+    """One keep-alive connection to the ingest API."""
+
+    def __init__(self, port: int, key: str) -> None:
+        self.port, self.key = port, key
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def post(self, body: bytes) -> tuple[int, bytes]:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        head = (
+            f"POST /api/v1/reads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {self.key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        status = int((await self.reader.readline()).split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
 
 
 async def _load(
     port: int, key: str, plates: list[str], rate: int, seconds: int
 ) -> tuple[dict[str, float], int, int, list[float]]:
-    import httpx
-
+    """Open loop: request i is due at start + i/rate, sent on the first free connection (``IN_FLIGHT`` of them)."""
     answered: dict[str, float] = {}
     durations: list[float] = []
     errors = 0
-    sent = 0
     rng = random.Random(9)
-    misses = _plates(rate * seconds + 10, random.Random(10))
-    limits = httpx.Limits(max_connections=64)
-    async with httpx.AsyncClient(timeout=30, limits=limits, headers={"Authorization": f"Bearer {key}"}) as client:
-        in_flight = asyncio.Semaphore(IN_FLIGHT)
+    total = rate * seconds
+    misses = _plates(total + 10, random.Random(10))
+    due: asyncio.Queue[int] = asyncio.Queue()
+    start = time.perf_counter()
 
-        async def one(i: int) -> None:
-            async with in_flight:
-                await post(i)
+    async def schedule() -> None:
+        for i in range(total):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            due.put_nowait(i)
 
-        async def post(i: int) -> None:
-            nonlocal errors
+    async def worker() -> None:
+        nonlocal errors
+        connection = _Connection(port, key)
+        while True:
+            i = await due.get()
             hit = i % 5 == 0
             body = {
                 "client_read_id": f"b{i}",
@@ -269,29 +304,26 @@ async def _load(
             }
             try:
                 began = time.perf_counter()
-                response = await client.post(f"http://127.0.0.1:{port}/api/v1/reads", json=body)
+                status, answer = await connection.post(json.dumps(body).encode())
                 done = time.perf_counter()
                 durations.append((done - began) * 1000)
-                if response.status_code != 201:
+                if status != 201:
                     errors += 1
                 elif hit:
-                    answered[response.json()["created"][0]["id"]] = done
-            except httpx.HTTPError:
+                    answered[json.loads(answer)["created"][0]["id"]] = done
+            except (OSError, ValueError, asyncio.IncompleteReadError):
                 errors += 1
+                connection = _Connection(port, key)
+            finally:
+                due.task_done()
 
-        tasks = []
-        start = time.perf_counter()
-        for i in range(rate * seconds):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            while in_flight.locked():  # the server is behind: wait rather than queue thousands of requests
-                await asyncio.sleep(0.001)
-            tasks.append(asyncio.create_task(one(i)))
-            sent += 1
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-    return answered, errors, int(sent / elapsed), durations
+    workers = [asyncio.create_task(worker()) for _ in range(IN_FLIGHT)]
+    await schedule()
+    await due.join()
+    elapsed = time.perf_counter() - start
+    for task in workers:
+        task.cancel()
+    return answered, errors, int(total / elapsed), durations
 
 
 async def _e2e(port: int, key: str, cookies: list[str], plates: list[str], rate: int, seconds: int) -> dict[str, Any]:
@@ -322,7 +354,10 @@ async def _e2e(port: int, key: str, cookies: list[str], plates: list[str], rate:
         "p95_ms": round(q[94], 1),
         "p99_ms": round(q[98], 1),
         "max_ms": round(latencies[-1], 1) if latencies else None,
-        "meets_target": bool(latencies) and q[98] <= TARGETS["e2e_p99_ms"] and len(latencies) == expected,
+        "meets_target": bool(latencies)
+        and q[98] <= TARGETS["e2e_p99_ms"]
+        and len(latencies) == expected
+        and achieved >= 0.95 * rate,  # sustained: a server that fell behind sent fewer than asked
     }
 
 

@@ -67,3 +67,28 @@ def test_bad_key_requests_are_refused_clearly(system: System) -> None:
         with pytest.raises(api_keys.ApiKeyError, match="no API key"):
             api_keys.revoke(session, ADMIN_ACTOR, "deadbeef")
     assert camera.startswith("pkc_")
+
+
+@pytest.mark.req("ACC-2")
+def test_a_camera_key_revoked_elsewhere_stops_working_within_a_second(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Camera keys proven in the last ``PROVEN_FOR_S`` are not looked up again; a revocation made by
+    another process (here: straight in the database) is seen once that time has passed, and a revocation
+    made in this process at once."""
+    camera_key = make_camera(system, "cam-1")
+    assert api_keys.authenticate_camera(system.sessions, camera_key) is not None
+    with transaction(system.sessions) as session:
+        row = session.scalars(select(ApiKey).where(ApiKey.camera_id.is_not(None))).one()
+        row.revoked_at = row.created_at  # as another server process would, without this one knowing
+    assert api_keys.authenticate_camera(system.sessions, camera_key) is not None  # still proven, < 1 s ago
+    monkeypatch.setattr(api_keys, "PROVEN_FOR_S", 0.0)
+    assert api_keys.authenticate_camera(system.sessions, camera_key) is None
+    assert api_keys.authenticate_camera(system.sessions, camera_key[:-2] + "xx") is None  # never remembered
+
+    monkeypatch.setattr(api_keys, "PROVEN_FOR_S", 3600.0)
+    second = make_camera(system, "cam-2")
+    assert api_keys.authenticate_camera(system.sessions, second) is not None
+    with transaction(system.sessions) as session:
+        api_keys.revoke(session, ADMIN_ACTOR, second.split("_")[1], reason="unit retired")
+    assert api_keys.authenticate_camera(system.sessions, second) is None  # revoked here: forgotten at once

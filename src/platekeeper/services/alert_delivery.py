@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import queue
 import threading
@@ -19,6 +20,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -42,14 +44,36 @@ ADMIN_PERMISSION = "hotlists.manage"  # the system administrator's role (HOT-6)
 # ---- the live hub: connected SSE clients of this process ----------------------------------------------
 
 
+@dataclass(frozen=True)
+class LiveEvent:
+    """One alert event as every live page receives it, encoded once for all of them."""
+
+    key: str  # "<alert uid>:<event>": a page that has it already (from a poll) skips it
+    encoded: bytes  # the whole Server-Sent Event, ready for the wire
+
+
+def live_event(body: dict[str, Any], zone: ZoneInfo) -> LiveEvent:
+    key = f"{body['id']}:{body.get('event', 'hit')}"
+    moment = dt.datetime.fromisoformat(body["captured_at"])
+    shown = body | {"local": moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")}  # the agency's time zone
+    data = json.dumps(shown, default=str)
+    return LiveEvent(key, f"event: alert\r\nid: {body['id']}\r\ndata: {data}\r\n\r\n".encode())
+
+
 @dataclass(eq=False)
 class Subscriber:
     loop: asyncio.AbstractEventLoop
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+    queue: asyncio.Queue[LiveEvent] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
 
-    def offer(self, body: dict[str, Any]) -> None:
+    def offer(self, event: LiveEvent) -> None:
         with contextlib.suppress(asyncio.QueueFull):  # a stalled client drops alerts; its page re-reads on reconnect
-            self.queue.put_nowait(body)
+            self.queue.put_nowait(event)
+
+
+def _offer_all(subscribers: Sequence[Subscriber], events: Sequence[LiveEvent]) -> None:
+    for sub in subscribers:
+        for event in events:
+            sub.offer(event)
 
 
 class Hub:
@@ -67,13 +91,16 @@ class Hub:
         with self._lock:
             self._subscribers.discard(sub)
 
-    def publish(self, bodies: Sequence[dict[str, Any]]) -> None:
+    def publish(self, events: Sequence[LiveEvent]) -> None:
+        """Hand the events to every subscriber: one wake-up per event loop, not one per page and event."""
         with self._lock:
             subs = list(self._subscribers)
+        by_loop: dict[asyncio.AbstractEventLoop, list[Subscriber]] = {}
         for sub in subs:
-            for body in bodies:
-                with contextlib.suppress(RuntimeError):  # that client's loop has closed
-                    sub.loop.call_soon_threadsafe(sub.offer, body)
+            by_loop.setdefault(sub.loop, []).append(sub)
+        for loop, group in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop has closed
+                loop.call_soon_threadsafe(_offer_all, group, events)
 
     def __len__(self) -> int:
         return len(self._subscribers)
@@ -117,7 +144,7 @@ def plan(system: System, session: Session, alerts: Sequence[Alert], event: str) 
 
 
 def after_commit(system: System, bodies: Sequence[dict[str, Any]], delivery_ids: Sequence[int]) -> None:
-    hub(system).publish(bodies)
+    hub(system).publish([live_event(body, system.profile.zone) for body in bodies])
     if delivery_ids:
         submit(system, delivery_ids)
 

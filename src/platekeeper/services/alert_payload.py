@@ -11,11 +11,14 @@ from platekeeper.store.hotlist_models import Alert, HotList, HotListEntry
 from platekeeper.store.models import Read
 
 
-def payload(session: Session, alert: Alert, event: str = "hit") -> dict[str, Any]:
-    """The hit, the entry's reason, and which images the read has (fetched through the audited image route)."""
+def payload(session: Session, alert: Alert, event: str = "hit", read: Read | None = None) -> dict[str, Any]:
+    """The hit, the entry's reason, and which images the read has (fetched through the audited image route).
+
+    Ingest passes the ``read`` it has just stored, saving a query per alert."""
     hot_list = session.get(HotList, alert.list_id)
     entry = session.get(HotListEntry, alert.entry_id)
-    read = session.scalar(select(Read).where(Read.uid == alert.read_uid))
+    if read is None:
+        read = session.scalar(select(Read).where(Read.uid == alert.read_uid))
     camera = read.camera if read is not None else None
     body: dict[str, Any] = {
         "event": event,

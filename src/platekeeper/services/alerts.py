@@ -15,7 +15,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from platekeeper.policy import hotlist_rules as rules
-from platekeeper.policy.hotlist_matching import Hit
+from platekeeper.policy.hotlist_matching import Hit, HotListIndex
 from platekeeper.services import alert_delivery, audit
 from platekeeper.services.alert_payload import payload
 from platekeeper.services.hotlist_index import current_index
@@ -28,8 +28,8 @@ class AlertRefused(ValueError):
     """A verification or disposition step the protocol does not allow now; already audited."""
 
 
-def match_read(session: Session, read: Read) -> list[Hit]:
-    index = current_index(session)
+def match_read(session: Session, read: Read, index: HotListIndex | None = None) -> list[Hit]:
+    index = index or current_index(session)
     return index.match_read(read.plate, [str(c.get("plate", "")) for c in read.candidates or []])
 
 
@@ -62,13 +62,13 @@ def _new_alert(read: Read, hit: Hit, entry: HotListEntry) -> Alert:
 def raise_alerts(session: Session, reads: Sequence[Read]) -> list[Alert]:
     """Match each read (and its alternative readings) against every active list; expired or
     unapproved entries never alert (HOT-2, HOT-3)."""
-    now = utcnow()
+    index = current_index(session)  # brought up to date once for the whole batch
+    matched = [(read, hits) for read in reads if (hits := match_read(session, read, index))]
+    if not matched:
+        return []
+    entries = _alertable_entries(session, {h.entry_id for _, hits in matched for h in hits}, utcnow())
     created: list[Alert] = []
-    for read in reads:
-        hits = match_read(session, read)
-        if not hits:
-            continue
-        entries = _alertable_entries(session, {h.entry_id for h in hits}, now)
+    for read, hits in matched:
         for hit in hits:
             entry = entries.get(hit.entry_id)
             if entry is None:
@@ -76,23 +76,11 @@ def raise_alerts(session: Session, reads: Sequence[Read]) -> list[Alert]:
             alert = _new_alert(read, hit, entry)
             session.add(alert)
             created.append(alert)
-    if created:
-        session.flush()
-        for alert in created:
-            details = {
-                "read": alert.read_uid,
-                "plate": alert.read_plate,
-                "matched": alert.matched_plate,
-                "match_type": alert.match_type,
-                "matched_on": alert.matched_on,
-                "entry": alert.entry_id,
-            }
-            audit.record(
-                session,
-                audit.Event(
-                    "alert.create", audit.Actor.system("hot-list matcher"), target=_target(alert), details=details
-                ),
-            )
+    if created:  # the audit append flushes the alerts with its own rows
+        matcher = audit.Actor.system("hot-list matcher")
+        audit.record_many(
+            session, [audit.Event("alert.create", matcher, target=_target(a), details=_created(a)) for a in created]
+        )
     return created
 
 
@@ -102,10 +90,29 @@ def on_reads_stored(system: System, session: Session, reads: Sequence[Read]) -> 
     if not alerts:
         return
     deliveries = alert_delivery.plan(system, session, alerts, "hit")
-    payloads = [payload(session, a) for a in alerts]
+    by_uid = {r.uid: r for r in reads}
+    # Loaded once for the batch and held while the payloads are made: payload() then finds them in the
+    # session's identity map, which holds objects only weakly.
+    held = [
+        *session.scalars(select(HotList).where(HotList.id.in_({a.list_id for a in alerts}))),
+        *session.scalars(select(HotListEntry).where(HotListEntry.id.in_({a.entry_id for a in alerts}))),
+    ]
+    payloads = [payload(session, a, read=by_uid.get(a.read_uid)) for a in alerts]
+    del held
     event.listen(
         session, "after_commit", lambda _s: alert_delivery.after_commit(system, payloads, deliveries), once=True
     )
+
+
+def _created(alert: Alert) -> dict[str, Any]:
+    return {
+        "read": alert.read_uid,
+        "plate": alert.read_plate,
+        "matched": alert.matched_plate,
+        "match_type": alert.match_type,
+        "matched_on": alert.matched_on,
+        "entry": alert.entry_id,
+    }
 
 
 def _target(alert: Alert) -> str:

@@ -11,11 +11,15 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+import weakref
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from platekeeper.services import audit
+from platekeeper.store.db import reading, transaction
 from platekeeper.store.models import ApiKey, Camera, utcnow
 
 KEY_PREFIX = "pkc_"
@@ -75,28 +79,107 @@ def issue(
     return key, f"{KEY_PREFIX}{prefix}_{secret}"
 
 
-def authenticate(session: Session, presented: str, scope: str) -> ApiKey | None:
-    """The usable key holding ``scope`` that ``presented`` proves, or None."""
-    if scope not in SCOPES or not presented.startswith(KEY_PREFIX):
+def _parts(presented: str) -> tuple[str, str] | None:
+    if not presented.startswith(KEY_PREFIX):
         return None
     prefix, _, secret = presented[len(KEY_PREFIX) :].partition("_")
-    if not prefix or not secret:
+    return (prefix, secret) if prefix and secret else None
+
+
+# A camera sends reads many times a second; a key proven in the last second is not looked up again. So a
+# revocation (or a change to the camera) reaches every server process within this; a revocation in this
+# process is seen at once (``revoke`` forgets the proven keys). Failed keys are never remembered.
+PROVEN_FOR_S = 1.0
+_proven: weakref.WeakKeyDictionary[sessionmaker[Session], dict[str, tuple[float, Camera]]] = weakref.WeakKeyDictionary()
+_proven_lock = threading.Lock()
+
+
+def _forget_proven() -> None:
+    with _proven_lock:
+        _proven.clear()
+
+
+def authenticate_camera(sessions: sessionmaker[Session], presented: str) -> Camera | None:
+    """The camera whose usable ``reads.ingest`` key ``presented`` is, or None: every camera request."""
+    digest = _hash(presented)
+    with _proven_lock:
+        proven = _proven.setdefault(sessions, {}).get(digest)
+    if proven is not None and time.monotonic() - proven[0] < PROVEN_FOR_S:
+        return proven[1]
+    camera = _look_up_camera_key(sessions, presented)
+    if camera is not None:
+        with _proven_lock:
+            remembered = _proven.setdefault(sessions, {})
+            if len(remembered) > 10_000:  # bounded: one entry per camera in practice
+                remembered.clear()
+            remembered[digest] = (time.monotonic(), camera)
+    return camera
+
+
+def _look_up_camera_key(sessions: sessionmaker[Session], presented: str) -> Camera | None:
+    """One query in a read-only session (no write lock; the key's columns rather than the whole row);
+    "last used" is written, in a short transaction of its own, only when it is out of date."""
+    parts = _parts(presented)
+    if parts is None:
         return None
-    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix).options(selectinload(ApiKey.camera)))
+    prefix, secret = parts
+    query = (
+        select(ApiKey.id, ApiKey.secret_hash, ApiKey.scopes, ApiKey.revoked_at, ApiKey.expires_at,
+               ApiKey.last_used_at, Camera)
+        .join(Camera, ApiKey.camera_id == Camera.id)
+        .where(ApiKey.prefix == prefix)
+    )  # fmt: skip
+    with reading(sessions) as session:
+        found = session.execute(query).one_or_none()
+    if found is None or not hmac.compare_digest(found.secret_hash, _hash(secret)):
+        return None
+    now = utcnow()
+    if found.revoked_at is not None or (found.expires_at is not None and found.expires_at <= now):
+        return None
+    if "reads.ingest" not in found.scopes:
+        return None
+    if found.last_used_at is None or now - found.last_used_at > LAST_USED_RESOLUTION:
+        with transaction(sessions) as session:
+            record_use_of(session, found.id)
+    camera: Camera = found.Camera
+    return camera
+
+
+def authenticate(session: Session, presented: str, scope: str, *, record_use: bool = True) -> ApiKey | None:
+    """The usable key holding ``scope`` that ``presented`` proves, or None.
+
+    With ``record_use`` its "last used" time is brought up to date in ``session``; a caller reading
+    in a read-only session passes False and calls ``record_use_of`` when ``use_is_stale``."""
+    parts = _parts(presented)
+    if scope not in SCOPES or parts is None:
+        return None
+    prefix, secret = parts
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix).options(joinedload(ApiKey.camera)))
     if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
         return None
     if not key.usable or scope not in key.scopes:
         return None
-    now = utcnow()
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        key.last_used_at = now
+    if record_use and use_is_stale(key):
+        key.last_used_at = utcnow()
     return key
+
+
+def use_is_stale(key: ApiKey) -> bool:
+    """Whether "last used" is older than its resolution (it is not rewritten on every request)."""
+    return key.last_used_at is None or utcnow() - key.last_used_at > LAST_USED_RESOLUTION
+
+
+def record_use_of(session: Session, key_id: int) -> None:
+    key = session.get(ApiKey, key_id)
+    if key is not None and use_is_stale(key):
+        key.last_used_at = utcnow()
 
 
 def revoke(session: Session, actor: audit.Actor, prefix: str, reason: str = "") -> ApiKey:
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix.removeprefix(KEY_PREFIX).split("_")[0]))
     if key is None:
         raise ApiKeyError(f"no API key with prefix {prefix!r}")
+    _forget_proven()
     if key.revoked_at is None:
         key.revoked_at, key.revoked_by = utcnow(), actor.name or actor.type
         audit.record(

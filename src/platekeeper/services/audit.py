@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,29 +150,37 @@ def _row_hash(row: AuditEvent) -> str:
 
 def record(session: Session, event: Event) -> AuditEvent:
     """Append inside the caller's transaction, so the action and its record commit together."""
+    return record_many(session, [event])[0]
+
+
+def record_many(session: Session, events: Sequence[Event]) -> list[AuditEvent]:
+    """Append several events in order with one lock on the chain head and one flush (ingest batches)."""
     head = session.scalars(select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()).one()
-    actor = event.actor
-    row = AuditEvent(
-        seq=head.last_seq + 1,
-        occurred_at=utcnow(),
-        event_type=event.type,
-        outcome=event.outcome,
-        actor_type=actor.type,
-        actor_id=actor.id,
-        actor_name=actor.name,
-        actor_role=actor.role,
-        agency=actor.agency,
-        unit=actor.unit,
-        source_ip=actor.source_ip,
-        target=event.target,
-        details=json.loads(json.dumps(event.details, default=str)),  # exactly what the database will return
-        prev_hash=head.last_hash,
-    )
-    row.hash = _row_hash(row)
-    session.add(row)
-    head.last_seq, head.last_hash = row.seq, row.hash
+    rows = []
+    for event in events:
+        actor = event.actor
+        row = AuditEvent(
+            seq=head.last_seq + 1,
+            occurred_at=utcnow(),
+            event_type=event.type,
+            outcome=event.outcome,
+            actor_type=actor.type,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            actor_role=actor.role,
+            agency=actor.agency,
+            unit=actor.unit,
+            source_ip=actor.source_ip,
+            target=event.target,
+            details=json.loads(json.dumps(event.details, default=str)),  # exactly what the database will return
+            prev_hash=head.last_hash,
+        )
+        row.hash = _row_hash(row)
+        rows.append(row)
+        head.last_seq, head.last_hash = row.seq, row.hash
+    session.add_all(rows)
     session.flush()
-    return row
+    return rows
 
 
 def record_alone(sessions: sessionmaker[Session], event: Event) -> None:

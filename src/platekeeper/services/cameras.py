@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from platekeeper.capture import masks
 from platekeeper.policy.profile import PolicyProfile
@@ -139,9 +139,8 @@ def issue_api_key(session: Session, actor: audit.Actor, camera: Camera) -> str:
     return text
 
 
-def camera_for_api_key(session: Session, presented: str) -> Camera | None:
-    key = api_keys.authenticate(session, presented, "reads.ingest")
-    return key.camera if key else None
+def camera_for_api_key(sessions: sessionmaker[Session], presented: str) -> Camera | None:
+    return api_keys.authenticate_camera(sessions, presented)
 
 
 def add_gps_fixes(session: Session, camera: Camera, fixes: Iterable[tuple[dt.datetime, float, float]]) -> int:

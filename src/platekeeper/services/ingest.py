@@ -10,14 +10,15 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from platekeeper.capture.masks import apply_privacy_masks
 from platekeeper.recognition.base import Image, PlateRead
-from platekeeper.services import alerts, audit
+from platekeeper.services import alerts, audit, ingest_writer
 from platekeeper.services.cameras import location_at
+from platekeeper.store.db import reading
 from platekeeper.store.images import ImageUnavailableError
 from platekeeper.store.models import Camera, Read, ReadImage, utcnow
 from platekeeper.system import System
@@ -87,15 +88,39 @@ def encode_jpeg(image: Image) -> bytes:
     return bytes(buffer.tobytes())
 
 
-def _existing(session: Session, camera: Camera, client_read_id: str) -> list[Read]:
-    return list(
-        session.scalars(
-            select(Read).where(
-                Read.camera_id == camera.id,
-                or_(Read.client_read_id == client_read_id, Read.client_read_id.like(f"{client_read_id}#%")),
-            )
+@dataclass(frozen=True)
+class StoredImage:
+    """An image already encrypted and written to the store, waiting for its read row."""
+
+    kind: str
+    capture_day: dt.date
+    blob_name: str
+    sha256: str
+    width: int
+    height: int
+    size_bytes: int
+
+    def row(self) -> ReadImage:
+        return ReadImage(
+            kind=self.kind,
+            capture_day=self.capture_day,
+            blob_name=self.blob_name,
+            sha256=self.sha256,
+            width=self.width,
+            height=self.height,
+            size_bytes=self.size_bytes,
         )
-    )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One sender's reads, checked and with their images written, for the ingest writer."""
+
+    actor: audit.Actor
+    camera_key: str
+    pending: Sequence[PendingRead]
+    source: str
+    images: Sequence[Sequence[StoredImage]]  # per pending read
 
 
 def _client_ids(pending: Sequence[PendingRead]) -> list[str | None]:
@@ -112,22 +137,32 @@ def _client_ids(pending: Sequence[PendingRead]) -> list[str | None]:
     return ids
 
 
-def _store_image(
-    system: System, read: Read, kind: str, image: Image, keys: dict[dt.date, bytes], written: list[str]
-) -> ReadImage:
+def _write_image(system: System, day: dt.date, kind: str, image: Image, key: bytes, written: list[str]) -> StoredImage:
     data = encode_jpeg(image)
-    blob = system.images.put(read.capture_day, kind, data, key=keys[read.capture_day])
+    blob = system.images.put(day, kind, data, key=key)
     written.append(blob)
     height, width = image.shape[:2]
-    return ReadImage(
-        kind=kind,
-        capture_day=read.capture_day,
-        blob_name=blob,
-        sha256=hashlib.sha256(data).hexdigest(),
-        width=width,
-        height=height,
-        size_bytes=len(data),
-    )
+    return StoredImage(kind, day, blob, hashlib.sha256(data).hexdigest(), width, height, len(data))
+
+
+def _write_images(system: System, pending: Sequence[PendingRead], written: list[str]) -> list[list[StoredImage]]:
+    """Encode, encrypt and write every image before the database transaction (the writer stays lean)."""
+    with_images = [item for item in pending if item.plate.crop is not None or item.frame is not None]
+    days = {check_capture_time(item.captured_at).date() for item in with_images}
+    try:
+        keys = {day: system.images.keyring.key_for_writing(day) for day in days}
+    except ImageUnavailableError as exc:
+        raise IngestRefused(str(exc)) from exc
+    stored = []
+    for item in pending:
+        day = check_capture_time(item.captured_at).date()
+        images = []
+        if item.plate.crop is not None:
+            images.append(_write_image(system, day, "crop", item.plate.crop, keys[day], written))
+        if item.frame is not None:
+            images.append(_write_image(system, day, "frame", item.frame, keys[day], written))
+        stored.append(images)
+    return stored
 
 
 def _build_read(session: Session, camera: Camera, item: PendingRead, client_id: str | None, source: str) -> Read:
@@ -144,6 +179,7 @@ def _build_read(session: Session, camera: Camera, item: PendingRead, client_id: 
         client_read_id=client_id,
         agency_id=camera.agency_id,
         camera_id=camera.id,
+        camera=camera,
         plate=plate.plate,
         confidence=round(plate.confidence, 4),
         candidates=[{"plate": c.plate, "confidence": round(c.confidence, 4)} for c in plate.candidates],
@@ -161,74 +197,123 @@ def _build_read(session: Session, camera: Camera, item: PendingRead, client_id: 
     )
 
 
-def _insert(
-    system: System,
-    session: Session,
-    actor: audit.Actor,
-    camera_key: str,
-    pending: Sequence[PendingRead],
-    source: str,
-    keys: dict[dt.date, bytes],
-    written: list[str],
-) -> IngestResult:
-    camera = session.scalar(select(Camera).where(Camera.key == camera_key))
-    if camera is None:
-        raise IngestRefused(f"no camera {camera_key!r}")
-    require_live(camera)
-    duplicates: list[Read] = []
-    created: list[Read] = []
-    for item, client_id in zip(pending, _client_ids(pending), strict=True):
-        if client_id is not None and (dupes := _existing(session, camera, client_id)):
-            duplicates.extend(d for d in dupes if d.client_read_id == client_id)
-            continue
-        read = _build_read(session, camera, item, client_id, source)
-        if item.plate.crop is not None:
-            read.images.append(_store_image(system, read, "crop", item.plate.crop, keys, written))
-        if item.frame is not None:
-            read.images.append(_store_image(system, read, "frame", item.frame, keys, written))
-        session.add(read)
-        created.append(read)
-    session.flush()
-    if created:
-        details = {"reads": [r.uid for r in created], "plates": [r.plate for r in created], "source": source}
-        audit.record(session, audit.Event("read.ingest", actor, target=f"camera:{camera.key}", details=details))
-        alerts.on_reads_stored(system, session, created)  # issue 6: hot-list matching; delivery after commit
-    return IngestResult(created=created, duplicates=duplicates)
-
-
-def _race_winners(system: System, camera_key: str, pending: Sequence[PendingRead]) -> list[Read]:
-    """Reads a concurrent submission stored under the same client read ids."""
-    with system.sessions() as session:
-        camera = session.scalar(select(Camera).where(Camera.key == camera_key))
+def _cameras(session: Session, submissions: Sequence[Submission]) -> dict[str, Camera]:
+    cameras = {}
+    for key in dict.fromkeys(s.camera_key for s in submissions):
+        camera = session.scalar(select(Camera).where(Camera.key == key))
         if camera is None:
+            raise IngestRefused(f"no camera {key!r}")
+        require_live(camera)
+        cameras[key] = camera
+    return cameras
+
+
+def _stored_before(
+    session: Session, cameras: dict[str, Camera], submissions: Sequence[Submission]
+) -> dict[tuple[int, str], Read]:
+    """Reads already stored under the batch's client read ids, by (camera, client read id)."""
+    wanted: dict[int, set[str]] = {}
+    for sub in submissions:
+        ids = {cid for cid in _client_ids(sub.pending) if cid is not None}
+        wanted.setdefault(cameras[sub.camera_key].id, set()).update(ids)
+    found: dict[tuple[int, str], Read] = {}
+    for camera_id, ids in wanted.items():
+        if not ids:
+            continue
+        query = (
+            select(Read)
+            .where(Read.camera_id == camera_id, Read.client_read_id.in_(sorted(ids)))
+            .options(selectinload(Read.camera), selectinload(Read.images))
+        )
+        found.update({(camera_id, str(r.client_read_id)): r for r in session.scalars(query)})
+    return found
+
+
+def _insert(system: System, session: Session, submissions: Sequence[Submission]) -> list[IngestResult]:
+    """The reads of every submission, their audit records and their alerts; duplicates come back, not stored."""
+    cameras = _cameras(session, submissions)
+    stored = _stored_before(session, cameras, submissions)
+    results: list[IngestResult] = []
+    # One audit record per sender in the batch (the same camera, address and route), naming every read.
+    stored_by: dict[tuple[audit.Actor, str, str], list[Read]] = {}
+    for sub in submissions:
+        camera = cameras[sub.camera_key]
+        created: list[Read] = []
+        duplicates: list[Read] = []
+        for item, client_id, images in zip(sub.pending, _client_ids(sub.pending), sub.images, strict=True):
+            if client_id is not None and (earlier := stored.get((camera.id, client_id))) is not None:
+                duplicates.append(earlier)
+                continue
+            read = _build_read(session, camera, item, client_id, sub.source)
+            read.images = [image.row() for image in images]  # assigned even when empty: the receipt reads it
+            session.add(read)
+            created.append(read)
+            if client_id is not None:
+                stored[(camera.id, client_id)] = read  # the same id again in this batch is a duplicate
+        results.append(IngestResult(created=created, duplicates=duplicates))
+        if created:
+            stored_by.setdefault((sub.actor, camera.key, sub.source), []).extend(created)
+    events = [
+        audit.Event(
+            "read.ingest",
+            actor,
+            target=f"camera:{camera_key}",
+            details={"reads": [r.uid for r in reads], "plates": [r.plate for r in reads], "source": source},
+        )
+        for (actor, camera_key, source), reads in stored_by.items()
+    ]
+    if events:
+        audit.record_many(session, events)  # its flush stores the reads too (one unit of work for the batch)
+        # issue 6: hot-list matching in the same transaction; delivery after commit
+        alerts.on_reads_stored(system, session, [r for result in results for r in result.created])
+    return results
+
+
+def write_batch(system: System, submissions: Sequence[Submission]) -> list[IngestResult]:
+    """Commit several submissions in one transaction (the ingest writer's group commit)."""
+    try:
+        with system.sessions() as session, session.begin():
+            return _insert(system, session, submissions)
+    except IntegrityError as exc:
+        # Another process stored the same client read id meanwhile (the writer retries the batch's
+        # submissions one by one, so by now this is a single one): report the winner as a duplicate.
+        if len(submissions) == 1:
+            winners = _race_winners(system, submissions[0])
+            if winners:
+                return [IngestResult(created=[], duplicates=winners)]
+        raise IngestRefused(f"the reads could not be stored: {exc.orig}") from exc
+
+
+def _race_winners(system: System, sub: Submission) -> list[Read]:
+    with reading(system.sessions) as session:
+        cameras = {sub.camera_key: session.scalar(select(Camera).where(Camera.key == sub.camera_key))}
+        if cameras[sub.camera_key] is None:
             return []
-        return [r for i in pending if i.client_read_id for r in _existing(session, camera, i.client_read_id)]
+        return list(_stored_before(session, cameras, [sub]).values())  # type: ignore[arg-type]
 
 
 def store_reads(
     system: System, actor: audit.Actor, camera_key: str, pending: Sequence[PendingRead], source: str
 ) -> IngestResult:
-    """Store reads and their encrypted images in one transaction; duplicates come back, not stored."""
+    """Store reads and their encrypted images, all or nothing; duplicates come back, not stored.
+
+    Images are written here, in the caller's thread; the rows go through the database's one ingest
+    writer, which commits whatever submissions are waiting together (services/ingest_writer.py)."""
+    for item in pending:  # a bad time is refused here, not inside a batch it would sink
+        check_capture_time(item.captured_at)
     written: list[str] = []
-    # Day keys first, outside the write transaction (SQLite allows one writer at a time).
-    days = {check_capture_time(item.captured_at).date() for item in pending}
     try:
-        keys = {day: system.images.keyring.key_for_writing(day) for day in days}
-    except ImageUnavailableError as exc:
-        raise IngestRefused(str(exc)) from exc
-    try:
-        with system.sessions() as session, session.begin():
-            return _insert(system, session, actor, camera_key, pending, source, keys, written)
-    except BaseException as exc:
+        images = _write_images(system, pending, written)
+        result = ingest_writer.store(system, Submission(actor, camera_key, pending, source, images), write_batch)
+    except BaseException:
         for blob in written:  # nothing half-written: images of a rolled-back read go too
             system.images.delete(blob)
-        if isinstance(exc, IntegrityError):
-            # A concurrent submission of the same client read id won the race: report it as a duplicate.
-            winners = _race_winners(system, camera_key, pending)
-            if winners:
-                return IngestResult(created=[], duplicates=winners)
-            raise IngestRefused(f"the reads could not be stored: {exc.orig}") from exc
         raise
+    kept = {image.blob_name for read in result.created for image in read.images}
+    for blob in written:
+        if blob not in kept:  # a duplicate's images: the earlier read has its own
+            system.images.delete(blob)
+    return result
 
 
 def refuse(system: System, actor: audit.Actor, reason: str, target: str | None = None) -> None:

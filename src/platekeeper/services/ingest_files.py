@@ -77,8 +77,7 @@ def _video(system: System, camera: Camera, path: Path, fps: float, when: dt.date
         clean, plates = recognise_frame(system, camera, frame)
         tracker.update(seconds, clean, plates)
     return [
-        PendingRead(plate, start + dt.timedelta(seconds=seconds), frame)
-        for seconds, frame, plate in tracker.finish()
+        PendingRead(plate, start + dt.timedelta(seconds=seconds), frame) for seconds, frame, plate in tracker.finish()
     ]
 
 

@@ -11,13 +11,19 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+READ_ONLY = "platekeeper_read_only"  # execution option: a transaction that will not write
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # Enough pooled connections for the server's request threads: an overflow connection is closed on
+        # return, and opening one (WAL, pragmas) costs more than the query it was opened for.
+        in_memory = make_url(url).database in (None, "", ":memory:")  # one shared connection: no pool to size
+        pool = {} if in_memory else {"pool_size": 20, "max_overflow": 40}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -38,8 +44,12 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: a read-then-write transaction (the
-        # audit chain's append) cannot deadlock against another writer.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # audit chain's append) cannot deadlock against another writer. A session opened
+        # with ``reading`` only reads, so it takes no lock and never waits for a writer.
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -50,6 +60,14 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
+        yield session
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that only reads. On SQLite it does not queue behind the writer (WAL readers see the last
+    commit); writing in it is a bug, and SQLite refuses it with "database is locked" under contention."""
+    with factory(execution_options={READ_ONLY: True}) as session:
         yield session
 
 

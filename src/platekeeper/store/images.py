@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from platekeeper.store.db import reading
 from platekeeper.store.keyfiles import load_or_create_key_file, parse_key
 from platekeeper.store.models import ImageDayKey, utcnow
 
@@ -72,6 +73,12 @@ class DayKeyring:
 
     def key_for_writing(self, day: dt.date) -> bytes:
         """The day's key, created on first use. Refuses a day whose key was destroyed."""
+        with reading(self._sessions) as session:  # the day's key exists nearly always: no write lock for it
+            found = session.get(ImageDayKey, day)
+            if found is not None:
+                if found.wrapped_key is None:
+                    raise ImageUnavailableError(f"images of {day} were purged; its key is destroyed")
+                return self._unwrap(day, found.wrapped_key)
         try:
             with self._sessions() as session, session.begin():
                 row = session.get(ImageDayKey, day)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
@@ -78,25 +77,25 @@ async def _in_poller(fn: Any, *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(_POLLER, fn, *args)
 
 
-async def _events(system: System, request: Request) -> AsyncIterator[dict[str, str]]:
+async def _events(system: System, request: Request) -> AsyncIterator[bytes | dict[str, str]]:
     sub = alert_delivery.hub(system).subscribe()
     seen: set[str] = set()
     last_id = await _in_poller(_top_id, system)
+    zone = system.profile.zone
     try:
         yield {"event": "ready", "data": "{}"}
         while not await request.is_disconnected():
             try:
-                bodies = [await asyncio.wait_for(sub.queue.get(), timeout=POLL_S)]
+                events = [await asyncio.wait_for(sub.queue.get(), timeout=POLL_S)]
             except TimeoutError:
                 last_id, bodies = await _in_poller(_newer, system, last_id, seen)
-            for body in bodies:
-                key = f"{body['id']}:{body.get('event', 'hit')}"
-                if key not in seen:
+                events = [alert_delivery.live_event(body, zone) for body in bodies]
+            for event in events:
+                if event.key not in seen:
                     if len(seen) > MAX_SEEN:
                         seen.clear()
-                    seen.add(key)
-                    shown = body | {"local": _local(body["captured_at"], system.profile.zone)}
-                    yield {"event": "alert", "id": body["id"], "data": json.dumps(shown, default=str)}
+                    seen.add(event.key)
+                    yield event.encoded  # encoded once by the hub for every page
     finally:
         alert_delivery.hub(system).unsubscribe(sub)
 

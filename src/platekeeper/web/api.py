@@ -117,8 +117,7 @@ def _authenticate_camera(system: System, request: Request, api_key: str | None) 
         raise _refuse(
             system, _camera_actor(None, request), 401, "no camera API key: send 'Authorization: Bearer <key>'"
         )
-    with system.sessions() as session, session.begin():  # commits the key's "last used"
-        camera = cameras.camera_for_api_key(session, api_key)
+    camera = cameras.camera_for_api_key(system.sessions, api_key)
     if camera is None:
         raise _refuse(system, _camera_actor(None, request), 401, "the camera API key is not valid")
     return camera
@@ -233,39 +232,57 @@ async def create_reads(request: Request, api_key: Annotated[str | None, Depends(
     Authenticated by the camera's API key. A repeated ``client_read_id`` is stored once: the
     answer is 200 with the earlier read under ``duplicates``.
     """
-    # The event loop only parses the request; recognition and database work run in the thread pool, so a
+    # The event loop only reads the request; recognition and database work run in the thread pool, so a
     # busy ingest never stalls other requests (the live alert streams above all).
     system = system_of(request)
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        body = await request.body()
+        return await run_in_threadpool(_ingest_edge_read, system, request, api_key, body)
     camera = await run_in_threadpool(_authenticate_camera, system, request, api_key)
     actor = _camera_actor(camera, request)
-    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        reason = "send multipart/form-data (an image) or application/json (an edge read)"
+        raise await run_in_threadpool(_refuse, system, actor, 415, reason)
     try:
         ingest.require_live(camera)
-        if content_type.startswith("multipart/form-data"):
-            pending = await _image_pending(system, camera, request)
-            source = "api-image"
-        elif content_type.startswith("application/json"):
-            body = EdgeReadCreate.model_validate_json(await request.body())
-            pending, source = [_edge_pending(camera, body)], "api-edge"
-        else:
-            raise _refuse(system, actor, 415, "send multipart/form-data (an image) or application/json (an edge read)")
-        result = await run_in_threadpool(ingest.store_reads, system, actor, camera.key, pending, source)
-    except ValidationError as exc:
+        pending = await _image_pending(system, camera, request)
+        result = await run_in_threadpool(ingest.store_reads, system, actor, camera.key, pending, "api-image")
+    except (ValueError, OverflowError, ingest.IngestRefused) as exc:
+        return await run_in_threadpool(_refusal, system, actor, camera, exc)
+    return _receipt(result)
+
+
+def _ingest_edge_read(system: System, request: Request, api_key: str | None, body: bytes) -> JSONResponse:
+    """An edge unit's read, from key to receipt in one trip to the thread pool (the busiest request)."""
+    camera = _authenticate_camera(system, request, api_key)
+    actor = _camera_actor(camera, request)
+    try:
+        ingest.require_live(camera)
+        read = EdgeReadCreate.model_validate_json(body)
+        result = ingest.store_reads(system, actor, camera.key, [_edge_pending(camera, read)], "api-edge")
+    except (ValueError, OverflowError, ingest.IngestRefused) as exc:
+        return _refusal(system, actor, camera, exc)
+    return _receipt(result)
+
+
+def _refusal(system: System, actor: audit.Actor, camera: Camera, exc: Exception) -> JSONResponse:
+    """Audit a refused submission and answer it: 422 with each problem for an invalid edge read."""
+    target = f"camera:{camera.key}"
+    if isinstance(exc, ValidationError):
         problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
-        ingest.refuse(system, actor, f"invalid edge read: {problems}", f"camera:{camera.key}")
+        ingest.refuse(system, actor, f"invalid edge read: {problems}", target)
         return JSONResponse({"detail": "the read is not valid", "problems": problems}, status_code=422)
-    except OverflowError as exc:
-        raise _refuse(system, actor, 413, str(exc), f"camera:{camera.key}") from exc
-    except (ValueError, ingest.IngestRefused) as exc:
-        status = 403 if isinstance(exc, ingest.IngestRefused) and "attestation" in str(exc) else 422
-        raise _refuse(system, actor, status, str(exc), f"camera:{camera.key}") from exc
-    return await run_in_threadpool(_receipt, system, result)
+    if isinstance(exc, OverflowError):
+        raise _refuse(system, actor, 413, str(exc), target) from exc
+    status = 403 if isinstance(exc, ingest.IngestRefused) and "attestation" in str(exc) else 422
+    raise _refuse(system, actor, status, str(exc), target) from exc
 
 
-def _receipt(system: System, result: ingest.IngestResult) -> JSONResponse:
-    with system.sessions() as session:
-        created = [read_public(r) for r in reads.by_uids(session, [r.uid for r in result.created])]
-        duplicates = [read_public(r) for r in reads.by_uids(session, [r.uid for r in result.duplicates])]
+def _receipt(result: ingest.IngestResult) -> JSONResponse:
+    """The stored reads as the writer committed them (their camera and images came loaded)."""
+    created = [read_public(r) for r in result.created]
+    duplicates = [read_public(r) for r in result.duplicates]
     status = 201 if created or not duplicates else 200
     return JSONResponse(
         IngestResponse(created=created, duplicates=duplicates).model_dump(mode="json"), status_code=status

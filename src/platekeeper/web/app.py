@@ -8,8 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.types import ASGIApp
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import platekeeper
 from platekeeper.services.purposes import PurposeRefused
@@ -42,20 +42,32 @@ DOCS_CSP = (
 )
 
 
-class SecurityHeaders(BaseHTTPMiddleware):
+class SecurityHeaders:
+    """Adds the security headers to every response. Plain ASGI, not BaseHTTPMiddleware: that one copies
+    each response through a stream of its own, which costs every ingest request and every live event."""
+
     def __init__(self, app: ASGIApp, hsts: bool) -> None:
-        super().__init__(app)
+        self.app = app
         self.hsts = hsts
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path in DOC_ROUTES:
-            response.headers["Content-Security-Policy"] = DOCS_CSP
-        if self.hsts:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        return response
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        docs = scope["path"] in DOC_ROUTES
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if docs:
+                    headers["Content-Security-Policy"] = DOCS_CSP
+                if self.hsts:
+                    headers["Strict-Transport-Security"] = "max-age=31536000"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _wants_html(request: Request) -> bool:

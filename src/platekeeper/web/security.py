@@ -187,7 +187,7 @@ def require(*any_of: str) -> Callable[..., Any]:
 def camera_key() -> Callable[..., Any]:
     """Cameras and edge units, by their API key; checked inside the handler."""
 
-    def rule(request: Request) -> str | None:
+    async def rule(request: Request) -> str | None:  # async: only reads a header, no trip to the thread pool
         header = request.headers.get("authorization", "")
         if header.lower().startswith("bearer "):
             return header[7:].strip()
