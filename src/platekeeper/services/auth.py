@@ -73,9 +73,9 @@ def _failed(session: Session, username: str, source_ip: str | None, reason: str)
 
 def _gate(session: Session, profile: PolicyProfile, user: User, source_ip: str | None) -> str | None:
     """Why a user with the right password may still not sign in; disables idle accounts on the way."""
-    state = access.account_state(profile, user)
-    block = rules.sign_in_block(profile, state, utcnow())
-    if block and state.active and rules.is_idle(profile, state.last_activity, utcnow()) and "idle" in block:
+    state, now = access.account_state(profile, user), utcnow()
+    block = rules.sign_in_block(profile, state, now)
+    if state.active and rules.is_idle(profile, state.last_activity, now):  # whatever else blocks it too
         access.disable(
             session, audit.Actor.system(), user, f"idle for more than {profile.accounts.idle_disable_days} days"
         )

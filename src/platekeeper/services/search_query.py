@@ -78,15 +78,15 @@ class Found:
     truncated: bool
 
 
-def visible_agencies(session: Session, kinds: set[str]) -> list[int]:
-    """Agencies whose reads the viewer may see (police / parking, PRK-4): filtered in every step."""
-    if not kinds:
-        return []
-    return list(session.scalars(select(Agency.id).where(Agency.kind.in_(sorted(kinds)))))
+def visible_agencies(kinds: set[str]) -> Select[int]:
+    """Agencies whose reads the viewer may see (police / parking, PRK-4): filtered in every step.
+
+    A subquery, not a list: the check runs inside the index query, saving a round trip per search."""
+    return select(Agency.id).where(Agency.kind.in_(sorted(kinds)))
 
 
-def camera_ids(session: Session, keys: Sequence[str]) -> list[int]:
-    return list(session.scalars(select(Camera.id).where(Camera.key.in_(list(keys))))) if keys else []
+def camera_ids(keys: Sequence[str]) -> Select[int]:
+    return select(Camera.id).where(Camera.key.in_(list(keys)))
 
 
 # ---- plate step ---------------------------------------------------------------------------------------------------
@@ -116,7 +116,7 @@ def _plate_condition(query: PlateQuery) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def _plate_rows(session: Session, criteria: Criteria, agencies: list[int], cameras: list[int] | None) -> list[Any]:
+def _plate_rows(session: Session, criteria: Criteria, agencies: Select[int], cameras: Select[int] | None) -> list[Any]:
     assert criteria.plate is not None
     query = (
         select(ReadPlate.read_id, ReadPlate.capture_day, ReadPlate.captured_at, ReadPlate.plate, ReadPlate.is_top)
@@ -168,33 +168,55 @@ def _load_reads(session: Session, keys: list[tuple[int, dt.date]], criteria: Cri
     """Reads by (id, capture_day), with their cameras and images.
 
     PostgreSQL: through ``platekeeper_reads`` (store/partitions.py), whose cached generic plan prunes
-    partitions at run time, so no planning over the day partitions per search. SQLite: one plain query."""
+    partitions at run time, so no planning over the day partitions per search; cameras and images come in
+    the same statement. SQLite: one plain query."""
     if not keys:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        sql = "SELECT * FROM platekeeper_reads(CAST(:ids AS bigint[]), CAST(:days AS date[])) AS r"
-        params: dict[str, Any] = {"ids": [i for i, _ in keys], "days": [d for _, d in keys]}
-        if criteria.colour:
-            sql += " WHERE lower(r.vehicle_colour) = :colour"
-            params["colour"] = criteria.colour.lower()
-        # The area's exact test runs in Python on every hit (find); the box only ever narrowed the scan.
-        reads = list(session.scalars(select(Read).from_statement(text(sql)), params))
-        return _with_images(session, _with_cameras(session, reads))
+        return _pg_reads(session, keys, criteria)
     days = sorted({day for _, day in keys})
     query = _read_options(select(Read)).where(Read.capture_day.in_(days), Read.id.in_([i for i, _ in keys]))
     return _with_images(session, list(session.scalars(_read_filters(query, criteria))))
 
 
-def _with_cameras(session: Session, reads: list[Read]) -> list[Read]:
-    ids = sorted({r.camera_id for r in reads})
-    cameras = {c.id: c for c in session.scalars(select(Camera).where(Camera.id.in_(ids)))} if ids else {}
+_PG_READ_TABLES = ((Read, "r"), (Camera, "c"), (ReadImage, "i"))
+
+
+def _pg_reads(session: Session, keys: list[tuple[int, dt.date]], criteria: Criteria) -> list[Read]:
+    """One round trip for the reads, their cameras and their images (a row per image, or one without).
+
+    The columns are listed and matched by position: the three tables share column names (id, ...)."""
+    columns = [column for model, _ in _PG_READ_TABLES for column in model.__table__.columns]
+    listed = ", ".join(
+        f"{alias}.{column.name}" for model, alias in _PG_READ_TABLES for column in model.__table__.columns
+    )
+    sql = (
+        f"SELECT {listed} FROM platekeeper_reads(CAST(:ids AS bigint[]), CAST(:days AS date[])) AS r "  # noqa: S608
+        "LEFT JOIN camera AS c ON c.id = r.camera_id "
+        "LEFT JOIN read_image AS i ON i.read_id = r.id AND i.capture_day = r.capture_day"
+    )
+    params: dict[str, Any] = {"ids": [i for i, _ in keys], "days": [d for _, d in keys]}
+    if criteria.colour:
+        sql += " WHERE lower(r.vehicle_colour) = :colour"
+        params["colour"] = criteria.colour.lower()
+    # The area's exact test runs in Python on every hit (find); the box only ever narrowed the scan.
+    statement = select(Read, Camera, ReadImage).from_statement(text(sql).columns(*columns))
+    images: dict[int, list[ReadImage]] = {}
+    reads: list[Read] = []
+    for read, camera, image in session.execute(statement, params):
+        if read.id not in images:
+            images[read.id] = []
+            reads.append(read)
+            set_committed_value(read, "camera", camera)
+        if image is not None:
+            images[read.id].append(image)
     for read in reads:
-        set_committed_value(read, "camera", cameras.get(read.camera_id))
+        set_committed_value(read, "images", images[read.id])
     return reads
 
 
 def _plate_hits(
-    session: Session, criteria: Criteria, agencies: list[int], cameras: list[int] | None
+    session: Session, criteria: Criteria, agencies: Select[int], cameras: Select[int] | None
 ) -> tuple[list[Hit], bool]:
     """Hits through the plate index, and whether the result was cut short.
 
@@ -251,7 +273,9 @@ def _read_filters(query: Select[Read], criteria: Criteria) -> Select[Read]:
     return query
 
 
-def _place_reads(session: Session, criteria: Criteria, agencies: list[int], cameras: list[int] | None) -> list[Read]:
+def _place_reads(
+    session: Session, criteria: Criteria, agencies: Select[int], cameras: Select[int] | None
+) -> list[Read]:
     query = _read_options(select(Read)).where(Read.agency_id.in_(agencies))
     # capture_day is the UTC day: the bounds on it let PostgreSQL prune partitions when planning.
     if criteria.since:
@@ -284,10 +308,10 @@ def _in_area(read: Read, criteria: Criteria) -> tuple[bool, float | None]:
 # ---- together -------------------------------------------------------------------------------------------------------
 def find(session: Session, criteria: Criteria, agency_kinds: set[str]) -> Found:
     """The reads matching every criterion, closest first (fuzzy) or newest first; at most ``limit``."""
-    agencies = visible_agencies(session, agency_kinds)
-    if not agencies:
+    if not agency_kinds:
         return Found([], False)
-    cameras = camera_ids(session, criteria.cameras) if criteria.cameras else None
+    agencies = visible_agencies(agency_kinds)
+    cameras = camera_ids(criteria.cameras) if criteria.cameras else None
     hits: list[Hit]
     if criteria.plate is not None:
         hits, scanned_out = _plate_hits(session, criteria, agencies, cameras)
