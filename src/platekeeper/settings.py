@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     session_hours: float = Field(default=10.0, gt=0, le=24)
     public_base_url: str | None = None
+    blur_people: bool = Field(
+        default=False,
+        description="CAP-4: blur faces and people in every stored frame (detection only, nobody is identified)",
+    )
 
     @field_validator("data_dir")
     @classmethod

@@ -22,9 +22,14 @@ from platekeeper.store.keyfiles import load_or_create_key_file, parse_key
 
 if TYPE_CHECKING:
     from platekeeper.recognition.base import PlateRecognizer
+    from platekeeper.recognition.people import PeopleBlurrer
 
 
 class NotMigratedError(RuntimeError):
+    pass
+
+
+class BlurUnavailableError(RuntimeError):
     pass
 
 
@@ -38,6 +43,7 @@ class System:
     secret_key: bytes  # signs CSRF tokens
     field_key: bytes  # encrypts second-factor secrets; derived from the master key
     _recognizer: PlateRecognizer | None = field(default=None, repr=False)
+    _blurrer: PeopleBlurrer | None = field(default=None, repr=False)
     _recognizer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -65,7 +71,7 @@ class System:
             secret = parse_key(settings.secret_key.get_secret_value(), "the secret key")
         else:
             secret, _ = load_or_create_key_file(settings.data_dir / "secret.key", "the secret key")
-        return cls(
+        system = cls(
             settings=settings,
             profile=profile,
             engine=engine,
@@ -74,6 +80,8 @@ class System:
             secret_key=secret,
             field_key=second_factor.field_key(master),
         )
+        _ = system.people_blurrer  # with blur_people on, refuse to start where blurring cannot run (CAP-4)
+        return system
 
     @property
     def recognizer(self) -> PlateRecognizer:
@@ -84,6 +92,24 @@ class System:
 
                 self._recognizer = default_recognizer(threads=self.settings.recognition_threads)
             return self._recognizer
+
+    @property
+    def people_blurrer(self) -> PeopleBlurrer | None:
+        """CAP-4: the blurrer for stored frames when the ``blur_people`` setting is on, else None."""
+        if not self.settings.blur_people:
+            return None
+        with self._recognizer_lock:
+            if self._blurrer is None:
+                from platekeeper.recognition.people import PeopleBlurrer
+
+                blurrer = PeopleBlurrer()
+                if not blurrer.available:  # refuse to store frames unblurred when blurring was asked for
+                    raise BlurUnavailableError(
+                        "blur_people is on, but OpenCV's cascade classifier or its cascade files are missing "
+                        "(install opencv-python-headless 4.x, or Debian's opencv-data)"
+                    )
+                self._blurrer = blurrer
+            return self._blurrer
 
     def close(self) -> None:
         self.engine.dispose()

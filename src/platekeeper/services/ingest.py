@@ -21,7 +21,7 @@ from platekeeper.services.cameras import location_at
 from platekeeper.store.db import reading
 from platekeeper.store.images import ImageUnavailableError
 from platekeeper.store.models import Camera, Read, ReadImage, utcnow
-from platekeeper.system import System
+from platekeeper.system import BlurUnavailableError, System
 
 MAX_CLOCK_AHEAD = dt.timedelta(hours=1)
 JPEG_QUALITY = 90
@@ -145,6 +145,15 @@ def _write_image(system: System, day: dt.date, kind: str, image: Image, key: byt
     return StoredImage(kind, day, blob, hashlib.sha256(data).hexdigest(), width, height, len(data))
 
 
+def _people_blurred(system: System, frame: Image) -> Image:
+    """CAP-4: with the ``blur_people`` setting, faces and people in a stored frame are blurred."""
+    try:
+        blurrer = system.people_blurrer
+    except BlurUnavailableError as exc:
+        raise IngestRefused(str(exc)) from exc
+    return frame if blurrer is None else blurrer.blur(frame)
+
+
 def _write_images(system: System, pending: Sequence[PendingRead], written: list[str]) -> list[list[StoredImage]]:
     """Encode, encrypt and write every image before the database transaction (the writer stays lean)."""
     with_images = [item for item in pending if item.plate.crop is not None or item.frame is not None]
@@ -154,13 +163,17 @@ def _write_images(system: System, pending: Sequence[PendingRead], written: list[
     except ImageUnavailableError as exc:
         raise IngestRefused(str(exc)) from exc
     stored = []
+    blurred: dict[int, Image] = {}  # several plates of one image share its frame: blur it once
     for item in pending:
         day = check_capture_time(item.captured_at).date()
         images = []
         if item.plate.crop is not None:
             images.append(_write_image(system, day, "crop", item.plate.crop, keys[day], written))
         if item.frame is not None:
-            images.append(_write_image(system, day, "frame", item.frame, keys[day], written))
+            frame = blurred.get(id(item.frame))
+            if frame is None:
+                frame = blurred[id(item.frame)] = _people_blurred(system, item.frame)
+            images.append(_write_image(system, day, "frame", frame, keys[day], written))
         stored.append(images)
     return stored
 
