@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
-from platekeeper.services import api_keys, hotlists
+from platekeeper.services import alert_senders, api_keys, hotlists
 from platekeeper.services.alert_delivery import add_channel as add_alert_channel
 from platekeeper.store.db import transaction
 from platekeeper.store.hotlist_models import Alert, AlertDelivery, HotListEntry
@@ -251,3 +251,38 @@ def test_webhook_receives_signed_alert(system: System, setup) -> None:  # type: 
         server.shutdown()
     assert signature == sign("s3cret", body)
     assert json.loads(body)["plate"] == "7ABC123"
+
+
+@pytest.mark.req("SEC-1")
+@pytest.mark.parametrize(
+    ("kind", "target", "allowed"),
+    [
+        ("webhook", "https://cad.example.gov/alerts", True),
+        ("webhook", "http://cad.example.gov/alerts", False),
+        ("webhook", "http://127.0.0.1:8080/relay", True),
+        ("webhook", "http://localhost/relay", True),
+        ("mqtt", "mqtts://broker.example.gov/alerts", True),
+        ("mqtt", "mqtt://10.4.0.9:1883/alerts", False),
+        ("mqtt", "mqtt://[::1]:1883/alerts", True),
+        ("webhook", "ftp://cad.example.gov/alerts", False),
+    ],
+)
+def test_alerts_leave_the_machine_only_encrypted(kind: str, target: str, allowed: bool) -> None:
+    if allowed:
+        alert_senders.check_target(kind, target)
+    else:
+        with pytest.raises(alert_senders.SendFailed):
+            alert_senders.check_target(kind, target)
+
+
+def test_a_plain_http_channel_is_refused_on_the_channels_page(system: System) -> None:
+    make_user(system, "admin.ui", "admin")
+    client = client_for(system)
+    login(client, "admin.ui")
+    page = client.get("/alerts/channels")
+    answer = client.post(
+        "/alerts/channels",
+        data={"kind": "webhook", "target": "http://cad.example.gov/hook", "csrf": _csrf(page.text)},
+    )
+    assert answer.status_code == 422
+    assert "https://" in answer.text

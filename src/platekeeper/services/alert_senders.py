@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import threading
 from typing import Any
@@ -35,16 +36,33 @@ def _mqtt_address(target: str) -> tuple[str, int, str]:
     return parsed.hostname, port, parsed.path.lstrip("/") or DEFAULT_TOPIC
 
 
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_target(kind: str, target: str) -> None:
-    """Refuse a channel address that can never work, when it is configured rather than at the first alert."""
+    """Refuse a channel address that can never work, when it is configured rather than at the first alert.
+
+    An alert carries a plate, a place and a time: it leaves this machine only encrypted (https, mqtts).
+    Plain http and mqtt are accepted for a receiver on this same machine (a local relay)."""
     if kind == "mqtt":
-        _mqtt_address(target)
+        host, _, _ = _mqtt_address(target)
+        plain = urlparse(target).scheme == "mqtt"
     elif kind == "webhook":
         parsed = urlparse(target)
         if parsed.scheme not in {"https", "http"} or not parsed.hostname:
             raise SendFailed(f"not a webhook URL: {target!r}")
+        host, plain = parsed.hostname, parsed.scheme == "http"
     else:
         raise SendFailed(f"unknown channel kind {kind!r} (mqtt or webhook)")
+    if plain and not _loopback(host):
+        secure = "https://" if kind == "webhook" else "mqtts://"
+        raise SendFailed(f"alerts leave this machine only encrypted: use {secure} for {host} (SEC-1)")
 
 
 class _MqttPool:
