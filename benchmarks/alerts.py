@@ -326,13 +326,23 @@ async def _load(
     return answered, errors, int(total / elapsed), durations
 
 
-async def _e2e(port: int, key: str, cookies: list[str], plates: list[str], rate: int, seconds: int) -> dict[str, Any]:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux): a figure other jobs on the machine do not inflate."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _e2e(
+    port: int, key: str, cookies: list[str], plates: list[str], rate: int, seconds: int, server_pid: int
+) -> dict[str, Any]:
     arrivals: dict[str, list[float]] = {}
     readies = [asyncio.Event() for _ in cookies]
     clients = [asyncio.create_task(_sse_client(port, c, arrivals, r)) for c, r in zip(cookies, readies, strict=True)]
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), timeout=60)
+    cpu_before = _cpu_seconds(server_pid)
     answered, errors, achieved, durations = await _load(port, key, plates, rate, seconds)
     await asyncio.sleep(2)  # stragglers
+    server_cpu = _cpu_seconds(server_pid) - cpu_before
     for task in clients:
         task.cancel()
     latencies = sorted(
@@ -348,6 +358,8 @@ async def _e2e(port: int, key: str, cookies: list[str], plates: list[str], rate:
         "hits": len(answered),
         "ingest_errors": errors,
         "ingest_response_p50_ms": round(statistics.median(durations), 1) if durations else None,
+        # the server's CPU per read, live pages' events included: what one core can sustain is 1000 / this
+        "server_cpu_ms_per_read": round(server_cpu * 1000 / max(1, len(durations)), 2),
         "deliveries": len(latencies),
         "deliveries_expected": expected,
         "p50_ms": round(q[49], 1),
@@ -379,7 +391,7 @@ def bench_e2e(rate: int, clients: int, seconds: int) -> dict[str, Any]:
                     break
                 except OSError:
                     time.sleep(0.2)
-            return asyncio.run(_e2e(port, key, cookies, plates, rate, seconds))
+            return asyncio.run(_e2e(port, key, cookies, plates, rate, seconds, server.pid))
         finally:
             server.terminate()
             server.wait(timeout=10)
