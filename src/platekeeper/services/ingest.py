@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from platekeeper.capture.masks import apply_privacy_masks
 from platekeeper.recognition.base import Image, PlateRead
@@ -258,7 +259,10 @@ def _insert(system: System, session: Session, submissions: Sequence[Submission])
                 duplicates.append(earlier)
                 continue
             read = _build_read(session, camera, item, client_id, sub.source)
-            read.images = [image.row() for image in images]  # assigned even when empty: the receipt reads it
+            if images:
+                read.images = [image.row() for image in images]
+            else:  # known to be empty, so the receipt can read it after commit without a query or flush work
+                set_committed_value(read, "images", [])
             session.add(read)
             created.append(read)
             if client_id is not None:

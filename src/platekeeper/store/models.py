@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    insert,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -367,43 +368,51 @@ class ReadHold(Base):
     released_by: Mapped[str | None] = mapped_column(String(200))
 
 
-def read_plate_rows(read: Read) -> list[ReadPlate]:
+def read_plate_values(read: Read) -> list[dict[str, Any]]:
     """The plate-index rows of a read: its plate and each distinct alternative."""
     from platekeeper.policy.plate_patterns import plate_key
 
     texts = [read.plate] + [str(c.get("plate", "")) for c in (read.candidates or []) if isinstance(c, dict)]
-    seen: dict[str, None] = dict.fromkeys(t for t in texts if t)
-    return [
-        ReadPlate(
-            read_id=read.id,
-            capture_day=read.capture_day,
-            captured_at=read.captured_at,
-            agency_id=read.agency_id,
-            camera_id=read.camera_id,
-            plate=text,
-            plate_key=plate_key(text),
-            plate_rkey=plate_key(text)[::-1],
-            is_top=text == read.plate,
+    rows = []
+    for text in dict.fromkeys(t for t in texts if t):
+        key = plate_key(text)
+        rows.append(
+            {
+                "read_id": read.id,
+                "capture_day": read.capture_day,
+                "captured_at": read.captured_at,
+                "agency_id": read.agency_id,
+                "camera_id": read.camera_id,
+                "plate": text,
+                "plate_key": key,
+                "plate_rkey": key[::-1],
+                "is_top": text == read.plate,
+            }
         )
-        for text in seen
-    ]
+    return rows
 
 
 @event.listens_for(Session, "before_flush")
-def _index_new_reads(session: Session, _context: Any, _instances: Any) -> None:
-    """Every new read gets its grid cell and plate-index rows, whichever code path stores it.
-
-    The rows' read_id is filled in by the flush itself, from the relationship."""
+def _place_new_reads(session: Session, _context: Any, _instances: Any) -> None:
+    """Every new read gets its grid cell, whichever code path stores it."""
     from platekeeper.policy.geo import cell_of
 
-    for obj in list(session.new):
+    for obj in session.new:
         if isinstance(obj, Read):
             if obj.cell is None:
                 obj.cell = cell_of(obj.latitude, obj.longitude)
             if obj.camera_id is None and obj.camera is not None:
                 obj.camera_id = obj.camera.id
-            if not obj.plate_keys:
-                obj.plate_keys = read_plate_rows(obj)
+
+
+@event.listens_for(Session, "after_flush")
+def _index_new_reads(session: Session, _context: Any) -> None:
+    """Every new read gets its plate-index rows, once the flush has given it its id: one multi-row insert
+    for all of them (as ORM objects they cost more than the reads themselves, and nothing reads them back
+    in the same transaction)."""
+    rows = [row for obj in session.new if isinstance(obj, Read) for row in read_plate_values(obj)]
+    if rows:
+        session.connection().execute(insert(ReadPlate.__table__), rows)  # type: ignore[arg-type]
 
 
 class ImageDayKey(Base):
