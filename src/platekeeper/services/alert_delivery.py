@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from platekeeper.services import alert_senders, audit
 from platekeeper.services.alert_payload import payload
-from platekeeper.store.db import transaction
+from platekeeper.store.db import reading, transaction
 from platekeeper.store.hotlist_models import Alert, AlertChannel, AlertDelivery
 from platekeeper.store.models import User, utcnow
 from platekeeper.system import System
@@ -77,14 +77,27 @@ def _offer_all(subscribers: Sequence[Subscriber], events: Sequence[LiveEvent]) -
 
 
 class Hub:
+    """This process's live pages, and a feed that brings them alerts raised by other processes.
+
+    Alerts raised here are handed over right after their commit. Those raised by another process (a second
+    server worker, a CLI ingest) are found by the feed: while any page is open, one thread per process looks
+    for new alert rows every ``FEED_EVERY_S`` and publishes those this process has not published itself."""
+
     def __init__(self) -> None:
         self._subscribers: set[Subscriber] = set()
         self._lock = threading.Lock()
+        self._published: dict[str, None] = {}  # recent event keys, oldest first (bounded)
+        self._feed: threading.Thread | None = None
 
-    def subscribe(self) -> Subscriber:
+    def subscribe(self, system: System) -> Subscriber:
         sub = Subscriber(asyncio.get_running_loop())
         with self._lock:
             self._subscribers.add(sub)
+            if self._feed is None or not self._feed.is_alive():
+                self._feed = threading.Thread(
+                    target=_feed, args=(self, weakref.ref(system)), daemon=True, name="platekeeper-alert-feed"
+                )
+                self._feed.start()
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
@@ -94,16 +107,67 @@ class Hub:
     def publish(self, events: Sequence[LiveEvent]) -> None:
         """Hand the events to every subscriber: one wake-up per event loop, not one per page and event."""
         with self._lock:
+            fresh = [e for e in events if e.key not in self._published]
+            for event in fresh:
+                self._published[event.key] = None
+            while len(self._published) > MAX_REMEMBERED:
+                del self._published[next(iter(self._published))]
             subs = list(self._subscribers)
         by_loop: dict[asyncio.AbstractEventLoop, list[Subscriber]] = {}
         for sub in subs:
             by_loop.setdefault(sub.loop, []).append(sub)
         for loop, group in by_loop.items():
             with contextlib.suppress(RuntimeError):  # that loop has closed
-                loop.call_soon_threadsafe(_offer_all, group, events)
+                loop.call_soon_threadsafe(_offer_all, group, fresh)
+
+    def already_published(self, key: str) -> bool:
+        with self._lock:
+            return key in self._published
 
     def __len__(self) -> int:
         return len(self._subscribers)
+
+
+FEED_EVERY_S = 0.5
+MAX_REMEMBERED = 10_000
+MAX_CATCH_UP = 100
+
+
+def _top_alert_id(system: System) -> int:
+    with reading(system.sessions) as session:
+        return int(session.scalar(select(func.max(Alert.id))) or 0)
+
+
+def _new_alert_bodies(system: System, after_id: int, hub: Hub) -> tuple[int, list[dict[str, Any]]]:
+    """Alerts stored after ``after_id`` that this process has not published (raised elsewhere)."""
+    with reading(system.sessions) as session:
+        rows = session.execute(select(Alert.id, Alert.uid).where(Alert.id > after_id).order_by(Alert.id)).all()
+        if not rows:
+            return after_id, []
+        missing = [uid for _, uid in rows if not hub.already_published(f"{uid}:hit")][-MAX_CATCH_UP:]
+        found = session.scalars(select(Alert).where(Alert.uid.in_(missing)).order_by(Alert.id)).all() if missing else []
+        return rows[-1][0], [payload(session, a) for a in found]
+
+
+def _feed(hub: Hub, system_ref: weakref.ref[System]) -> None:
+    """Runs while pages are open (and the system is alive); a new page starts it again."""
+    system = system_ref()
+    last_id = _top_alert_id(system) if system is not None else 0
+    del system
+    while True:
+        time.sleep(FEED_EVERY_S)
+        system = system_ref()
+        with hub._lock:
+            if system is None or not hub._subscribers:
+                hub._feed = None
+                return
+        try:
+            last_id, bodies = _new_alert_bodies(system, last_id, hub)
+            if bodies:
+                hub.publish([live_event(body, system.profile.zone) for body in bodies])
+        except Exception:  # a failed look (database restarting) must not end the feed
+            log.exception("the live alert feed failed to look for new alerts")
+        del system
 
 
 _hubs: weakref.WeakKeyDictionary[Engine, Hub] = weakref.WeakKeyDictionary()

@@ -7,13 +7,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sse_starlette.sse import EventSourceResponse
 
 from platekeeper.policy import hotlist_rules as rules
@@ -21,17 +20,14 @@ from platekeeper.policy.purposes import PurposeStatement
 from platekeeper.services import alert_accuracy, alert_delivery, alert_senders, alerts, audit, reads
 from platekeeper.services.alert_payload import payload
 from platekeeper.store.db import transaction
-from platekeeper.store.hotlist_models import Alert, AlertChannel, HotListEntry
+from platekeeper.store.hotlist_models import AlertChannel, HotListEntry
 from platekeeper.store.images import ImageUnavailableError
 from platekeeper.system import System
 from platekeeper.web.security import Principal, require, require_csrf, system_of
 from platekeeper.web.templating import render
 
 router = APIRouter()
-POLL_S = 5.0  # alerts raised by another process (a CLI ingest) reach the page within this
-MAX_CATCH_UP = 100
-MAX_SEEN = 10_000
-_POLLER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="platekeeper-alerts-poll")
+DISCONNECT_CHECK_S = 5.0  # how often an idle stream looks whether its page has gone
 
 
 @router.get("/alerts")
@@ -51,53 +47,25 @@ def live_page(request: Request, user: Annotated[Principal, Depends(require("aler
     return render(request, "alerts.html", {"user": user, "items": items, "notes": note_items})
 
 
-def _newer(system: System, after_id: int, seen: set[str]) -> tuple[int, list[dict[str, Any]]]:
-    """Alerts after ``after_id`` this page has not had yet (those raised in another process)."""
-    with system.sessions() as session:
-        rows = session.execute(select(Alert.id, Alert.uid).where(Alert.id > after_id).order_by(Alert.id)).all()
-        top = rows[-1][0] if rows else after_id
-        missing = [uid for _, uid in rows if f"{uid}:hit" not in seen][-MAX_CATCH_UP:]
-        alerts_missing = session.scalars(select(Alert).where(Alert.uid.in_(missing))).all() if missing else []
-        return top, [payload(session, a) for a in alerts_missing]
-
-
-def _top_id(system: System) -> int:
-    with system.sessions() as session:
-        return int(session.scalar(select(func.max(Alert.id))) or 0)
-
-
 def _local(when: dt.datetime | str, zone: ZoneInfo) -> str:
     """The capture time in the agency's zone, as every page shows times."""
     moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
     return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
-async def _in_poller(fn: Any, *args: Any) -> Any:
-    # Not the request threadpool: under heavy ingest it is full, and a live page would wait in its queue.
-    return await asyncio.get_running_loop().run_in_executor(_POLLER, fn, *args)
-
-
 async def _events(system: System, request: Request) -> AsyncIterator[bytes | dict[str, str]]:
-    sub = alert_delivery.hub(system).subscribe()
-    seen: set[str] = set()
-    last_id = await _in_poller(_top_id, system)
-    zone = system.profile.zone
+    hub = alert_delivery.hub(system)
+    sub = hub.subscribe(system)
     try:
         yield {"event": "ready", "data": "{}"}
         while not await request.is_disconnected():
             try:
-                events = [await asyncio.wait_for(sub.queue.get(), timeout=POLL_S)]
+                event = await asyncio.wait_for(sub.queue.get(), timeout=DISCONNECT_CHECK_S)
             except TimeoutError:
-                last_id, bodies = await _in_poller(_newer, system, last_id, seen)
-                events = [alert_delivery.live_event(body, zone) for body in bodies]
-            for event in events:
-                if event.key not in seen:
-                    if len(seen) > MAX_SEEN:
-                        seen.clear()
-                    seen.add(event.key)
-                    yield event.encoded  # encoded once by the hub for every page
+                continue
+            yield event.encoded  # encoded once by the hub for every page; each alert published once
     finally:
-        alert_delivery.hub(system).unsubscribe(sub)
+        hub.unsubscribe(sub)
 
 
 @router.get("/alerts/stream")
