@@ -65,4 +65,4 @@ def test_an_alert_raised_in_another_process_reaches_the_live_page(live_server: t
         elsewhere.close()
     alert = events.get(timeout=5)
     assert alert["read"] == read.uid and alert["plate"] == "7FED123"
-    assert time.monotonic() - stored < 3  # the feed looks every half second
+    assert time.monotonic() - stored < 3  # the feed looks five times a second

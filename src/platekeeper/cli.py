@@ -590,15 +590,40 @@ def ingest_command(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes sharing the database (about one per core). Live alerts reach the pages of "
+            "every worker; the background duties (scheduled hot-list syncs, reviews) run in one of them.",
+        ),
+    ] = 1,
     data_dir: DataDir = None,
 ) -> None:
     """Serve the web UI and API."""
+    import os
+
     import uvicorn
 
     from platekeeper.web.app import create_app
 
-    system = open_system(data_dir)
-    uvicorn.run(create_app(system.settings, system=system), host=host, port=port, log_level="info", access_log=False)
+    system = open_system(data_dir)  # settings, profile and schema are checked here, once, before any worker
+    if workers == 1:
+        app_ = create_app(system.settings, system=system)
+        uvicorn.run(app_, host=host, port=port, log_level="info", access_log=False)
+        return
+    system.close()
+    os.environ["PLATEKEEPER_DATA_DIR"] = str(system.settings.data_dir)  # each worker builds its own from these
+    uvicorn.run(
+        "platekeeper.web.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+    )
 
 
 @app.command("demo")

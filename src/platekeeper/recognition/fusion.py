@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from platekeeper.recognition import syntax
 from platekeeper.recognition.base import Candidate, TextRead
@@ -23,18 +24,22 @@ class Vote:
     weight: float = 1.0
 
 
-def _expand(read: TextRead, min_chars: int, max_chars: int, top: int) -> list[Candidate]:
+# The pipeline fuses the same readings more than once (to decide whether a line needs the second
+# reader, then to rank its plate), and expanding one reading costs milliseconds of pure Python: cache
+# it. Readings are frozen dataclasses, so equal readings share one entry; results are never mutated.
+@lru_cache(maxsize=512)
+def _expand(read: TextRead, min_chars: int, max_chars: int, top: int) -> tuple[Candidate, ...]:
     text = syntax.normalise(read.text)
     if not min_chars <= len(text) <= max_chars or syntax.is_stopword(text):
-        return []
+        return ()
     if text != read.text:  # characters were dropped: per-character evidence no longer lines up
         read = TextRead(text, read.confidence)
     cands = syntax.plate_candidates(
-        read.text, read.confidence, read.char_confidences, read.char_alternatives, top=max(top, 5)
+        read.text, read.confidence, read.char_confidences, read.char_alternatives, top=top
     )
     if any(syntax.is_stopword(c.plate) for c in cands[:5]):
-        return []  # a word such as a make or model name, misread: "TOV0TA"
-    return cands
+        return ()  # a word such as a make or model name, misread: "TOV0TA"
+    return tuple(cands)
 
 
 def fuse(votes: Sequence[Vote], min_chars: int, max_chars: int, top: int) -> list[Candidate]:
@@ -46,7 +51,7 @@ def fuse(votes: Sequence[Vote], min_chars: int, max_chars: int, top: int) -> lis
     for vote in votes:
         if vote.read is None:
             continue
-        for c in _expand(vote.read, min_chars, max_chars, top):
+        for c in _expand(vote.read, min_chars, max_chars, max(top, 5)):  # one cache entry for any top
             scores[c.plate] = scores.get(c.plate, 0.0) + vote.weight * c.confidence
     ranked = sorted(((p, s / total) for p, s in scores.items()), key=lambda kv: (-kv[1], kv[0]))
     return [Candidate(p, round(s, 4)) for p, s in ranked[: max(top, 1)]]

@@ -177,13 +177,35 @@ class OcrPlateRecognizer(PlateRecognizer):
         lines = [replace(ln, votes=v) for ln, v in zip(lines, first, strict=True)]
         if self.second_reader is None:
             return lines
-        unsure = [i for i, ln in enumerate(lines) if self._best(ln.votes) < opts.fuse_below][: opts.fuse_lines]
+        bests = [self._best(ln.votes) for ln in lines]
+        unsure = [i for i, best in enumerate(bests) if best < opts.fuse_below][: opts.fuse_lines]
+        # The second reader costs 15-35 ms a crop. A line it would not re-read already has its final
+        # score; an unsure line whose score could not reach the best of those even if the second reader
+        # agreed fully cannot become the image's top plate, so it is not re-read (the top plate and its
+        # candidates stay exactly as with every unsure line re-read). Lines of a stacked pair are always
+        # re-read: their joined plate fuses both lines' votes.
+        sure = max(
+            (bests[i] * _geometry_factor(ln.width, ln.height) for i, ln in enumerate(lines) if i not in unsure),
+            default=0.0,
+        )
+        unsure = [i for i in unsure if self._ceiling(bests[i]) >= sure or self._stacked_any(lines, i)]
         second = _read_crops(
             self.second_reader, image, [lines[i].quad for i in unsure], opts.second_crops, opts.second_weight
         )
         for i, votes in zip(unsure, second, strict=True):
             lines[i] = replace(lines[i], votes=lines[i].votes + votes)
         return lines
+
+    def _ceiling(self, best: float) -> float:
+        """The most a line's best score can become once the second reader's votes are added: its
+        candidates score at most 1 in each second reading (plus a margin for rounding)."""
+        opts = self.options
+        first, second = len(opts.crops), len(opts.second_crops) * opts.second_weight
+        return (first * best + second) / (first + second) + 1e-3
+
+    @staticmethod
+    def _stacked_any(lines: list[_Line], i: int) -> bool:
+        return any(j != i and (_is_stacked(lines[i], ln) or _is_stacked(ln, lines[i])) for j, ln in enumerate(lines))
 
     def _best(self, votes: tuple[Vote, ...]) -> float:
         cands = fuse(votes, self.options.min_chars, self.options.max_chars, 1)

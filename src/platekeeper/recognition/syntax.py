@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from platekeeper.recognition.base import Candidate
 
@@ -268,7 +269,15 @@ def is_stopword(text: str) -> bool:
 
 
 def matching_formats(text: str) -> list[PlateFormat]:
-    return [f for f in FORMATS if f.fits(text)]
+    # Whether a format fits depends only on the text's shape (letter, digit or other at each place);
+    # ranking candidates asks this for thousands of strings per image, so look shapes up once.
+    shape = "".join("A" if c.isalpha() else "0" if c.isdigit() else "-" for c in text)
+    return list(_formats_for_shape(shape))
+
+
+@lru_cache(maxsize=1024)
+def _formats_for_shape(shape: str) -> tuple[PlateFormat, ...]:
+    return tuple(f for f in FORMATS if f.fits(shape))
 
 
 def format_prior(text: str) -> float:

@@ -1,7 +1,9 @@
 """The server's background duties for hot lists: scheduled external syncs (HOT-4), the daily review
 sweep (HOT-3), and retries of alert deliveries left pending (for instance across a restart).
 
-One daemon thread per running server; ``platekeeper hotlists run-due`` does the same once, for cron.
+One daemon thread per server process; where several workers share a database, only the holder of the
+background-duties lease (services/leader.py) does them. ``platekeeper hotlists run-due`` does the same
+once, for cron.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 import threading
 import time
 
-from platekeeper.services import alert_delivery, hotlist_import, hotlists
+from platekeeper.services import alert_delivery, hotlist_import, hotlists, leader
 from platekeeper.system import System
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,13 @@ class Scheduler:
 
     def _run(self) -> None:
         last_sweep = 0.0
+        lease: leader.Lease | None = None
         while not self._stop.wait(TICK_S):
+            if lease is None:  # another worker holds it; it is released when that worker ends
+                lease = leader.try_acquire(self._system)
+                if lease is None:
+                    continue
+                log.info("this process does the background duties (%s)", lease.kind)
             try:
                 for result in hotlist_import.sync_due(self._system):
                     if result.outcome == "failed":
@@ -57,3 +65,5 @@ class Scheduler:
                     hotlists.sweep(self._system)
             except Exception:  # a bad round must not end the schedule
                 log.exception("hot-list scheduler round failed")
+        if lease is not None:
+            lease.release()

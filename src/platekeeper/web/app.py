@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import platekeeper
 from platekeeper.services.purposes import PurposeRefused
-from platekeeper.settings import Settings
+from platekeeper.settings import Settings, load_settings
 from platekeeper.system import System
 from platekeeper.web import admin, api, audit_pages, ui
 from platekeeper.web import alerts as alerts_web
@@ -102,6 +102,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "problem": e["msg"]} for e in exc.errors()
         ]
         return JSONResponse({"detail": "the request is not valid", "problems": problems}, status_code=422)
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one worker of ``platekeeper serve --workers N``, from the ``PLATEKEEPER_*`` environment."""
+    return create_app(load_settings())
 
 
 def create_app(settings: Settings, *, system: System | None = None) -> FastAPI:
