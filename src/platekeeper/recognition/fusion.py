@@ -34,9 +34,7 @@ def _expand(read: TextRead, min_chars: int, max_chars: int, top: int) -> tuple[C
         return ()
     if text != read.text:  # characters were dropped: per-character evidence no longer lines up
         read = TextRead(text, read.confidence)
-    cands = syntax.plate_candidates(
-        read.text, read.confidence, read.char_confidences, read.char_alternatives, top=top
-    )
+    cands = syntax.plate_candidates(read.text, read.confidence, read.char_confidences, read.char_alternatives, top=top)
     if any(syntax.is_stopword(c.plate) for c in cands[:5]):
         return ()  # a word such as a make or model name, misread: "TOV0TA"
     return tuple(cands)

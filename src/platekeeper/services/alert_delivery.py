@@ -52,10 +52,15 @@ class LiveEvent:
     encoded: bytes  # the whole Server-Sent Event, ready for the wire
 
 
+def local_time(when: dt.datetime | str, zone: ZoneInfo) -> str:
+    """A capture time in the agency's zone, as every page shows times."""
+    moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def live_event(body: dict[str, Any], zone: ZoneInfo) -> LiveEvent:
     key = f"{body['id']}:{body.get('event', 'hit')}"
-    moment = dt.datetime.fromisoformat(body["captured_at"])
-    shown = body | {"local": moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")}  # the agency's time zone
+    shown = body | {"local": local_time(body["captured_at"], zone)}
     data = json.dumps(shown, default=str)
     return LiveEvent(key, f"event: alert\r\nid: {body['id']}\r\ndata: {data}\r\n\r\n".encode())
 

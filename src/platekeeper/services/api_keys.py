@@ -117,31 +117,16 @@ def authenticate_camera(sessions: sessionmaker[Session], presented: str) -> Came
 
 
 def _look_up_camera_key(sessions: sessionmaker[Session], presented: str) -> Camera | None:
-    """One query in a read-only session (no write lock; the key's columns rather than the whole row);
-    "last used" is written, in a short transaction of its own, only when it is out of date."""
-    parts = _parts(presented)
-    if parts is None:
-        return None
-    prefix, secret = parts
-    query = (
-        select(ApiKey.id, ApiKey.secret_hash, ApiKey.scopes, ApiKey.revoked_at, ApiKey.expires_at,
-               ApiKey.last_used_at, Camera)
-        .join(Camera, ApiKey.camera_id == Camera.id)
-        .where(ApiKey.prefix == prefix)
-    )  # fmt: skip
+    """``authenticate`` in a read-only session (no write lock); "last used" is written, in a short
+    transaction of its own, only when it is out of date."""
     with reading(sessions) as session:
-        found = session.execute(query).one_or_none()
-    if found is None or not hmac.compare_digest(found.secret_hash, _hash(secret)):
-        return None
-    now = utcnow()
-    if found.revoked_at is not None or (found.expires_at is not None and found.expires_at <= now):
-        return None
-    if "reads.ingest" not in found.scopes:
-        return None
-    if found.last_used_at is None or now - found.last_used_at > LAST_USED_RESOLUTION:
+        key = authenticate(session, presented, "reads.ingest", record_use=False)
+        if key is None:
+            return None
+        camera, stale, key_id = key.camera, use_is_stale(key), key.id
+    if stale:
         with transaction(sessions) as session:
-            record_use_of(session, found.id)
-    camera: Camera = found.Camera
+            record_use_of(session, key_id)
     return camera
 
 

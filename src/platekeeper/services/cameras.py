@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from platekeeper.capture import masks
 from platekeeper.policy.profile import PolicyProfile
@@ -137,10 +137,6 @@ def issue_api_key(session: Session, actor: audit.Actor, camera: Camera) -> str:
         api_keys.revoke(session, actor, old.prefix, reason="replaced by a new key")
     _, text = api_keys.issue(session, actor, label=f"camera {camera.key}", scopes=["reads.ingest"], camera=camera)
     return text
-
-
-def camera_for_api_key(sessions: sessionmaker[Session], presented: str) -> Camera | None:
-    return api_keys.authenticate_camera(sessions, presented)
 
 
 def add_gps_fixes(session: Session, camera: Camera, fixes: Iterable[tuple[dt.datetime, float, float]]) -> int:

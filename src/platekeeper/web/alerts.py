@@ -5,10 +5,8 @@ alert channels (MQTT, webhooks)."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -39,18 +37,16 @@ def live_page(request: Request, user: Annotated[Principal, Depends(require("aler
         zone = system.profile.zone
         items = [
             payload(session, a)
-            | {"status": a.status, "disposition": a.disposition, "local": _local(a.captured_at, zone)}
+            | {
+                "status": a.status,
+                "disposition": a.disposition,
+                "local": alert_delivery.local_time(a.captured_at, zone),
+            }
             for a in shown
         ]
         notes = alert_delivery.notifications(session, user.user_id) if user.can("hotlists.manage") else []
         note_items = [(n.id, n.event, n.alert.uid, n.alert.read_plate, n.alert.disposition) for n in notes]
     return render(request, "alerts.html", {"user": user, "items": items, "notes": note_items})
-
-
-def _local(when: dt.datetime | str, zone: ZoneInfo) -> str:
-    """The capture time in the agency's zone, as every page shows times."""
-    moment = dt.datetime.fromisoformat(when) if isinstance(when, str) else when
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 async def _events(system: System, request: Request) -> AsyncIterator[bytes | dict[str, str]]:

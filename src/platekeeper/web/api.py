@@ -19,7 +19,7 @@ import platekeeper
 from platekeeper.policy.purposes import PurposeStatement
 from platekeeper.recognition.base import Box, Candidate, PlateRead, VehicleAttributes
 from platekeeper.recognition.images import ImageDecodeError, decode_image
-from platekeeper.services import audit, cameras, ingest, reads
+from platekeeper.services import api_keys, audit, ingest, reads
 from platekeeper.services.purposes import require_purpose
 from platekeeper.store.models import Camera, Read
 from platekeeper.system import System
@@ -117,7 +117,7 @@ def _authenticate_camera(system: System, request: Request, api_key: str | None) 
         raise _refuse(
             system, _camera_actor(None, request), 401, "no camera API key: send 'Authorization: Bearer <key>'"
         )
-    camera = cameras.camera_for_api_key(system.sessions, api_key)
+    camera = api_keys.authenticate_camera(system.sessions, api_key)
     if camera is None:
         raise _refuse(system, _camera_actor(None, request), 401, "the camera API key is not valid")
     return camera
