@@ -99,13 +99,16 @@ class RapidDetector(Detector):
         rw = max(32, round(w * scale / 32) * 32)
         return rh, rw
 
-    def probability_map(self, image: Image) -> FloatArray:
+    def preprocess(self, image: Image) -> FloatArray:
+        """The network input for a BGR image: (1, 3, H, W), sides multiples of 32, values in [-1, 1]."""
         h, w = image.shape[:2]
         rh, rw = self._input_size(h, w)
         resized = cv2.resize(image, (rw, rh), interpolation=cv2.INTER_LINEAR)
         x = (resized.astype(np.float32) / 255.0 - 0.5) / 0.5
-        x = x.transpose(2, 0, 1)[np.newaxis]
-        pred = self._model.run(np.ascontiguousarray(x, dtype=np.float32))
+        return np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis], dtype=np.float32)
+
+    def probability_map(self, image: Image) -> FloatArray:
+        pred = self._model.run(self.preprocess(image))
         out: FloatArray = pred[0, 0]
         return out
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import string
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -265,14 +266,29 @@ def is_stopword(text: str) -> bool:
     t = normalise(text)
     if t in STOPWORDS:
         return True
-    return len(t) >= 6 and any(len(w) >= 6 and w in t for w in STOPWORDS)
+    return len(t) >= 6 and any(w in t for w in _LONG_STOPWORDS)
+
+
+_LONG_STOPWORDS = tuple(sorted(w for w in STOPWORDS if len(w) >= 6))  # the ones found inside longer text
+
+
+# ASCII letters and digits to their shape class; any other ASCII character is "other".
+_ASCII_SHAPE = (
+    {i: "-" for i in range(128)} | {ord(c): "A" for c in string.ascii_letters} | {ord(c): "0" for c in string.digits}
+)
+
+
+def _shape(text: str) -> str:
+    """The text's shape: "A" for a letter, "0" for a digit, "-" for anything else, per character."""
+    if text.isascii():
+        return text.translate(_ASCII_SHAPE)  # the common case, in C
+    return "".join("A" if c.isalpha() else "0" if c.isdigit() else "-" for c in text)
 
 
 def matching_formats(text: str) -> list[PlateFormat]:
     # Whether a format fits depends only on the text's shape (letter, digit or other at each place);
     # ranking candidates asks this for thousands of strings per image, so look shapes up once.
-    shape = "".join("A" if c.isalpha() else "0" if c.isdigit() else "-" for c in text)
-    return list(_formats_for_shape(shape))
+    return list(_formats_for_shape(_shape(text)))
 
 
 @lru_cache(maxsize=1024)
@@ -282,14 +298,19 @@ def _formats_for_shape(shape: str) -> tuple[PlateFormat, ...]:
 
 def format_prior(text: str) -> float:
     """How plate-like the *syntax* of ``text`` is: 1.0 for the preferred format, lower otherwise."""
-    fits = matching_formats(text)
+    return _prior_for_shape(_shape(text))
+
+
+@lru_cache(maxsize=4096)
+def _prior_for_shape(shape: str) -> float:
+    fits = _formats_for_shape(shape)
     if fits:
         return max(f.prior for f in fits)
-    n = len(text)
+    n = len(shape)
     if n < MIN_LEN or n > MAX_LEN:
         return 0.2
-    has_digit = any(c.isdigit() for c in text)
-    has_alpha = any(c.isalpha() for c in text)
+    has_digit = "0" in shape
+    has_alpha = "A" in shape
     if 5 <= n <= 8:
         return 0.80 if has_digit and has_alpha else 0.65 if has_digit else 0.55
     return 0.60 if has_digit else 0.45
@@ -350,21 +371,35 @@ def _beam(slots: Sequence[_Slot], width: int) -> list[tuple[float, str]]:
     """The ``width`` most likely strings (log-probability, text) over the slots."""
     beam: list[tuple[float, str]] = [(0.0, "")]
     for slot in slots:
-        grown = [(lp + math.log(p), s + sym) for lp, s in beam for sym, p in slot.options]
+        logs = [(sym, math.log(p)) for sym, p in slot.options]
+        grown = [(lp + lq, s + sym) for lp, s in beam for sym, lq in logs]
         beam = heapq.nlargest(width, grown)
     return beam
 
 
-def _best_for_format(slots: Sequence[_Slot], fmt: PlateFormat) -> tuple[float, str] | None:
-    """The most likely string that fits ``fmt`` (same length as the read), if any."""
+def _best_by_class(slot: _Slot) -> dict[str, tuple[str, float] | None]:
+    """For each mask symbol (L, D, A), the slot's most likely option that fits it, if any."""
+    letter = next(((sym, p) for sym, p in slot.options if sym.isalpha()), None)
+    digit = next(((sym, p) for sym, p in slot.options if sym.isdigit()), None)
+    return {"L": letter, "D": digit, "A": slot.options[0] if slot.options else None}
+
+
+def _best_for_format(
+    slots: Sequence[_Slot], fmt: PlateFormat, best: Sequence[dict[str, tuple[str, float] | None]] | None = None
+) -> tuple[float, str] | None:
+    """The most likely string that fits ``fmt`` (same length as the read), if any.
+
+    ``best`` (``_best_by_class`` of each slot) saves recomputing it for every format."""
     if len(slots) != len(fmt.mask):
         return None
+    if best is None:
+        best = [_best_by_class(slot) for slot in slots]
     lp, out = 0.0, []
-    for slot, m in zip(slots, fmt.mask, strict=True):
-        fitting = [(sym, p) for sym, p in slot.options if _fits(sym, m)]
-        if not fitting:
+    for by_class, m in zip(best, fmt.mask, strict=True):
+        option = by_class[m if m in "LD" else "A"]
+        if option is None:
             return None
-        sym, p = fitting[0]
+        sym, p = option
         lp += math.log(p)
         out.append(sym)
     return lp, "".join(out)
@@ -406,7 +441,8 @@ def plate_candidates(
     variants: list[tuple[float, list[_Slot]]] = [(0.0, slots), *_trimmed(slots)]
     for penalty, vslots in variants:
         pool = _beam(vslots, 48)
-        pool += [r for f in FORMATS if (r := _best_for_format(vslots, f)) is not None]
+        best = [_best_by_class(slot) for slot in vslots]
+        pool += [r for f in FORMATS if (r := _best_for_format(vslots, f, best)) is not None]
         for lp, s in pool:
             if len(s) < MIN_LEN:
                 continue
