@@ -48,3 +48,15 @@ def test_clean_plate_is_read_exactly(reader: PlateReader) -> None:
 def test_blank_crop_reads_nothing(reader: PlateReader) -> None:
     read = reader.read(np.full((40, 120, 3), 128, np.uint8))
     assert read is None or read.text == ""
+
+
+def test_label_fixes_touch_training_crops_only() -> None:
+    """The corrected labels (training/label_fixes.tsv) never touch the held-out split."""
+    data = pytest.importorskip("training.data")
+    fixes = data.label_fixes()
+    assert fixes and all(v.isalnum() and (v.isupper() or v.isdigit()) for v in fixes.values())
+    if not (data.CROPS / "labels.tsv").is_file():
+        pytest.skip("us-plate-crops not present")
+    labels = {p.relative_to(data.CROPS).as_posix(): plate for p, plate in data.crop_rows()}
+    for path in fixes:
+        assert path in labels and not data.crops_held_out(labels[path])

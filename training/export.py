@@ -12,13 +12,13 @@ import numpy as np
 import torch
 
 from platekeeper.recognition.plate_reader import MODEL_PATH
-from training.model import PlateCRNN, WithSoftmax, input_shape
+from training.model import WithSoftmax, build, input_shape
 from training.train import CHECKPOINTS
 
 
 def export(checkpoint: Path, out: Path) -> None:
-    state = torch.load(checkpoint, weights_only=False)
-    model = PlateCRNN()
+    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
+    model = build(state.get("arch", "base"))
     model.load_state_dict(state["model"])
     model.eval()
     wrapped = WithSoftmax(model).eval()

@@ -8,6 +8,10 @@ from torch import nn
 from platekeeper.recognition.plate_input import ALPHABET, INPUT_H, INPUT_W
 
 N_CLASSES = len(ALPHABET) + 1  # CTC blank first
+# Named sizes: convolution channels of the five blocks and LSTM units per direction.
+ARCHS: dict[str, dict[str, object]] = {
+    "base": {"channels": (24, 48, 96, 144, 192), "hidden": 128},  # 0.6 M parameters
+}
 
 
 def _block(cin: int, cout: int) -> list[nn.Module]:
@@ -17,9 +21,9 @@ def _block(cin: int, cout: int) -> list[nn.Module]:
 class PlateCRNN(nn.Module):
     """(N, 1, 48, 128) → (N, 32, classes) logits; 32 time steps, one per 4 input columns."""
 
-    def __init__(self, width: int = 1) -> None:
+    def __init__(self, channels: tuple[int, ...] = (24, 48, 96, 144, 192), hidden: int = 128) -> None:
         super().__init__()
-        c = [24 * width, 48 * width, 96 * width, 144 * width, 192 * width]
+        c = list(channels)
         self.features = nn.Sequential(
             *_block(1, c[0]), nn.MaxPool2d(2),  # 24 x 64
             *_block(c[0], c[1]), nn.MaxPool2d(2),  # 12 x 32
@@ -28,14 +32,20 @@ class PlateCRNN(nn.Module):
             nn.Conv2d(c[3], c[4], (3, 1), bias=False), nn.BatchNorm2d(c[4]), nn.ReLU(inplace=True),  # 1 x 32
             nn.Dropout(0.1),
         )
-        self.rnn = nn.LSTM(c[4], 128, bidirectional=True, batch_first=True)
-        self.head = nn.Linear(256, N_CLASSES)
+        self.rnn = nn.LSTM(c[4], hidden, bidirectional=True, batch_first=True)
+        self.head = nn.Linear(2 * hidden, N_CLASSES)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.features(x).squeeze(2).transpose(1, 2)  # N, T, C
         out, _ = self.rnn(f)
         logits: torch.Tensor = self.head(out)
         return logits
+
+
+def build(arch: str | dict[str, object] = "base") -> PlateCRNN:
+    """The model of a named size (``ARCHS``), or of the sizes a checkpoint saved."""
+    spec = ARCHS[arch] if isinstance(arch, str) else (arch or ARCHS["base"])
+    return PlateCRNN(tuple(spec["channels"]), int(spec["hidden"]))  # type: ignore[arg-type, call-overload]
 
 
 class WithSoftmax(nn.Module):

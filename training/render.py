@@ -1,6 +1,6 @@
 """Render synthetic plates into shards (prepared model-size grey crops) under training/cache/.
 
-    python -m training.render [--shards N] [--per-shard K] [--seed S]
+    python -m training.render [--shards N] [--per-shard K] [--seed S] [--jobs J]
 
 Each shard is rendered from its own seed (seed + shard index), so the set is reproducible
 and shards can be rendered in any order or in parallel; existing shards are kept.
@@ -53,9 +53,19 @@ def main() -> None:
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("--step", type=int, default=1, help="render every step-th shard (parallel runs)")
     parser.add_argument("--demo", action="store_true", help="plates in the demo scenes' style instead")
+    parser.add_argument("--jobs", type=int, default=1, help="shards rendered at once (processes)")
     args = parser.parse_args()
-    for i in range(args.first, args.shards, args.step):
-        print(render_shard(i, args.per_shard, args.seed, args.demo), flush=True)
+    todo = list(range(args.first, args.shards, args.step))
+    if args.jobs <= 1:
+        for i in todo:
+            print(render_shard(i, args.per_shard, args.seed, args.demo), flush=True)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(args.jobs) as pool:
+        for path in pool.map(render_shard, todo, [args.per_shard] * len(todo), [args.seed] * len(todo),
+                             [args.demo] * len(todo)):
+            print(path, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
 """Train the plate reader (CTC) on synthetic shards plus the real training splits.
 
-    python -m training.train [--steps N] [--batch B] [--threads T]
+    python -m training.train [--steps N] [--batch B] [--threads T] [--aug strong] [--init CKPT] [--val]
 
 Resumes from training/checkpoints/last.pt when it exists (the step, optimiser, schedule
-and random state are saved every ``--save-every`` steps). Evaluates on the held-out
-us-plate-crops split as it goes; that split is never trained on.
+and random state are saved every ``--save-every`` steps). With ``--val`` the validation part
+of the us-plate-crops training split (``data.crops_val``) is kept out of training and reported
+as it goes, for choosing a recipe; the shipped model is trained without ``--val``, on the whole
+training split. The held-out split is never trained on nor looked at here
+(``python -m training.evaluate --split held-out`` measures it once, at the end).
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from torch import nn
 
 from platekeeper.recognition.plate_input import ALPHABET, INPUT_H, INPUT_W
 from training import data
-from training.model import PlateCRNN
+from training.model import ARCHS, build
 from training.render import CACHE, shrink
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
+STEPS = 2900  # stage 1 of the recipe (make train-reader); stage 2 fine-tunes to 4,500
 INDEX = {c: i + 1 for i, c in enumerate(ALPHABET)}
 
 
@@ -38,13 +42,18 @@ def normalise(batch: np.ndarray) -> torch.Tensor:
 class Synthetic:
     """The rendered shards, reloaded as the renderer adds more."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_shards: int = 0) -> None:
+        self.max_shards = max_shards  # of the general (non-demo) shards; 0: all
         self.seen: set[Path] = set()
         self.images = np.zeros((0, INPUT_H, INPUT_W), np.uint8)
         self.labels: list[str] = []
 
     def refresh(self) -> None:
-        new = sorted(p for p in CACHE.glob("shard-*.npz") if p not in self.seen and ".tmp" not in p.name)
+        paths = sorted(p for p in CACHE.glob("shard-*.npz") if ".tmp" not in p.name)
+        if self.max_shards:
+            general = [p for p in paths if "demo" not in p.name][: self.max_shards]
+            paths = general + [p for p in paths if "demo" in p.name]
+        new = [p for p in paths if p not in self.seen]
         for p in new:
             with np.load(p) as z:
                 self.images = np.concatenate([self.images, z["images"]])
@@ -56,16 +65,18 @@ class Synthetic:
         return [self.images[i] for i in idx], [self.labels[i] for i in idx]
 
 
-def held_out() -> tuple[np.ndarray, list[str]]:
+def validation() -> tuple[np.ndarray, list[str]]:
+    """The validation crops (never the held-out split), with corrected labels where there are."""
     import cv2
 
+    fixes = data.label_fixes()
     images, labels = [], []
     for path, plate in data.crop_rows():
-        if data.crops_held_out(plate):
+        if not data.crops_held_out(plate) and data.crops_val(plate):
             img = cv2.imread(str(path))
             if img is not None:
                 images.append(shrink(img))
-                labels.append(plate)
+                labels.append(fixes.get(path.relative_to(data.CROPS).as_posix(), plate))
     return np.stack(images), labels
 
 
@@ -81,12 +92,12 @@ def greedy(probs: torch.Tensor) -> list[str]:
     return out
 
 
-def evaluate(model: nn.Module, images: np.ndarray, labels: list[str]) -> float:
+def evaluate(model: nn.Module, images: np.ndarray, labels: list[str], device: str = "cpu") -> float:
     model.eval()
     hits = 0
     with torch.no_grad():
         for i in range(0, len(labels), 128):
-            pred = greedy(model(normalise(images[i : i + 128])))
+            pred = greedy(model(normalise(images[i : i + 128]).to(device)).cpu())
             hits += sum(p == t for p, t in zip(pred, labels[i : i + 128], strict=True))
     model.train()
     return hits / max(1, len(labels))
@@ -102,24 +113,33 @@ def learning_rate(step: int, total: int, peak: float, warmup: int = 300) -> floa
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", type=int, default=2900)
+    parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--save-every", type=int, default=100)
+    parser.add_argument("--save-every", type=int, default=200)
     parser.add_argument("--real-share", type=float, default=0.45)
+    parser.add_argument("--arch", choices=sorted(ARCHS), default="base")
+    parser.add_argument("--aug", choices=("basic", "strong"), default="basic", help="augmentation of real crops")
+    parser.add_argument("--val", action="store_true", help="keep the validation crops out and report on them")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda (same recipe, faster)")
+    parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS)
+    parser.add_argument("--synth-shards", type=int, default=0, help="use the first N general shards (0: all)")
+    parser.add_argument("--init", type=Path, help="fine-tune: start from this checkpoint's weights (its step too)")
+    parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args()
 
 
 def make_batch(
-    rng: np.random.Generator, synth: Synthetic, reals: list[data.Real], weights: np.ndarray, batch: int, share: float
+    rng: np.random.Generator, synth: Synthetic, reals: list[data.Real], weights: np.ndarray, batch: int, share: float,
+    strong: bool = False,
 ) -> tuple[torch.Tensor, list[str]]:
     """Synthetic crops drawn from the shards, real crops augmented afresh."""
     n_real = round(batch * share)
     imgs, labels = synth.draw(rng, batch - n_real)
     for i in rng.choice(len(reals), n_real, p=weights):
-        imgs.append(shrink(data.augment_real(rng, reals[i])))
+        imgs.append(shrink(data.augment_real(rng, reals[i], strong)))
         labels.append(reals[i].label)
     return normalise(np.stack(imgs)), labels
 
@@ -127,61 +147,72 @@ def make_batch(
 def ctc_loss(model: nn.Module, ctc: nn.CTCLoss, x: torch.Tensor, labels: list[str]) -> torch.Tensor:
     targets = torch.tensor([INDEX[c] for s in labels for c in s if c in INDEX], dtype=torch.long)
     target_lengths = torch.tensor([sum(c in INDEX for c in s) for s in labels], dtype=torch.long)
-    logp = model(x).log_softmax(-1).transpose(0, 1)  # T, N, C
+    logp = model(x).float().log_softmax(-1).transpose(0, 1).cpu()  # T, N, C
     input_lengths = torch.full((len(labels),), logp.shape[0], dtype=torch.long)
     loss: torch.Tensor = ctc(logp, targets, input_lengths, target_lengths)
     return loss
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915
     args = parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    CHECKPOINTS.mkdir(parents=True, exist_ok=True)
+    args.checkpoints.mkdir(parents=True, exist_ok=True)
 
-    model = PlateCRNN()
+    model = build(args.arch).to(args.device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     rng = np.random.default_rng(args.seed)
     step = 0
-    last = CHECKPOINTS / "last.pt"
+    last = args.checkpoints / "last.pt"
     if last.is_file():
-        state = torch.load(last, weights_only=False)
+        state = torch.load(last, weights_only=False, map_location=args.device)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step = state["step"]
         rng.bit_generator.state = state["rng"]
         print(f"resumed at step {step}", flush=True)
-
-    synth = Synthetic()
+    elif args.init:
+        state = torch.load(args.init, weights_only=False, map_location=args.device)
+        if state.get("arch", ARCHS["base"]) != ARCHS[args.arch]:
+            raise SystemExit(f"{args.init} is not of size {args.arch}")
+        model.load_state_dict(state["model"])
+        step = int(state.get("step", 0))
+        print(f"fine-tuning from {args.init} (step {step})", flush=True)
+    args.start_step = int(state["args"].get("start_step", 0)) if last.is_file() else step
+    synth = Synthetic(args.synth_shards)
     synth.refresh()
-    reals = data.load_training_reals()
+    reals = data.load_training_reals(exclude_val=args.val)
     weights = np.array([3.0 if r.tight_text else 1.0 for r in reals])
     weights /= weights.sum()
-    val_x, val_y = held_out()
-    print(f"synthetic {len(synth.labels)}, real {len(reals)}, held-out {len(val_y)}", flush=True)
+    val_x, val_y = validation() if args.val else (np.zeros((0, INPUT_H, INPUT_W), np.uint8), [])
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"{args.arch} ({n_params / 1e6:.2f} M parameters), synthetic {len(synth.labels)}, real {len(reals)}, "
+          f"validation {len(val_y)}", flush=True)
     model.train()
     t0, losses = time.time(), []
     while step < args.steps:
         if step % 200 == 0:
             synth.refresh()
-        x, labels = make_batch(rng, synth, reals, weights, args.batch, args.real_share)
-        loss = ctc_loss(model, ctc, x, labels)
+        x, labels = make_batch(rng, synth, reals, weights, args.batch, args.real_share, args.aug == "strong")
+        loss = ctc_loss(model, ctc, x.to(args.device), labels)
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         for group in opt.param_groups:
-            group["lr"] = learning_rate(step, args.steps, args.lr)
+            group["lr"] = learning_rate(step - args.start_step, args.steps - args.start_step, args.lr, args.warmup)
         opt.step()
         step += 1
         losses.append(loss.item())
         if step % args.save_every == 0 or step == args.steps:
-            acc = evaluate(model, val_x, val_y)
-            state = {"model": model.state_dict(), "opt": opt.state_dict(),
-                     "step": step, "rng": rng.bit_generator.state, "held_out_acc": acc}
-            torch.save(state, CHECKPOINTS / "last.tmp")
-            (CHECKPOINTS / "last.tmp").replace(last)
-            print(f"step {step} loss {np.mean(losses[-args.save_every:]):.3f} held-out {acc:.3f} "
+            acc = evaluate(model, val_x, val_y, args.device) if val_y else float("nan")
+            state = {"model": {k: v.cpu() for k, v in model.state_dict().items()}, "opt": opt.state_dict(),
+                     "step": step, "rng": rng.bit_generator.state, "arch": ARCHS[args.arch],
+                     "args": {k: str(v) for k, v in vars(args).items()}, "val_acc": acc}
+            state["args"]["start_step"] = args.start_step
+            torch.save(state, args.checkpoints / "last.tmp")
+            (args.checkpoints / "last.tmp").replace(last)
+            print(f"step {step} loss {np.mean(losses[-args.save_every:]):.3f} validation {acc:.3f} "
                   f"synthetic {len(synth.labels)} {time.time() - t0:.0f}s", flush=True)
 
 
