@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import random
 import statistics
@@ -88,25 +89,48 @@ def _city(system: System, cameras: int, seed: int) -> City:
         return City(made, agency.id)
 
 
-def _ingest(system: System, city: City, args: argparse.Namespace) -> tuple[float, float, list[BulkRead]]:
+def _server_cpu_seconds(engine: Engine) -> dict[int, float]:
+    """CPU time (user + system) of every PostgreSQL backend of this database, by process id, from /proc: the
+    server's share of a load, when the server runs on this machine (else empty)."""
+    if engine.dialect.name != "postgresql":
+        return {}
+    with engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).scalars()
+        pids = list(pids)
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return out
+
+
+def _ingest(system: System, city: City, args: argparse.Namespace) -> tuple[float, float, float, list[BulkRead]]:
     """Load every read; returns reads per second of the loader alone (generation not counted), the share of
-    that time this process spent on the CPU (building rows; the rest is the database and waiting), and a sample."""
+    that time this process spent on the CPU (building rows; the rest is the database and waiting), the server
+    backends' CPU time per read (µs; PostgreSQL on this machine), and a sample."""
     rng = random.Random(args.seed + 1)
     began = time.perf_counter()
     # Partitions are created ahead of the data in production (store/partitions.py); here, before the clock starts.
     partitions.ensure_days(system.engine, (START + dt.timedelta(days=i) for i in range(args.days + 1)))
     print(f"  partitions ready in {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
     sample: list[BulkRead] = []
-    seconds, cpu_seconds, loaded = 0.0, 0.0, 0
+    seconds, cpu_seconds, server_seconds, loaded = 0.0, 0.0, 0.0, 0
     for batch in generate(city, reads=args.reads, seed=args.seed, start=START, days=args.days, batch=args.batch):
+        server_began = _server_cpu_seconds(system.engine)
         began, cpu_began = time.perf_counter(), time.process_time()
         load(system.engine, batch)
         seconds += time.perf_counter() - began
         cpu_seconds += time.process_time() - cpu_began
+        server_after = _server_cpu_seconds(system.engine)
+        server_seconds += sum(t - server_began.get(pid, 0.0) for pid, t in server_after.items())
         loaded += len(batch)
         sample.extend(rng.sample(batch, min(len(batch), 40)))
         print(f"  loaded {loaded:>11,} reads, {loaded / seconds:,.0f} reads/s", file=sys.stderr, flush=True)
-    return loaded / seconds, cpu_seconds / seconds, sample
+    return loaded / seconds, cpu_seconds / seconds, server_seconds / loaded * 1e6, sample
 
 
 def _queries(sample: list[BulkRead], count: int, seed: int) -> dict[str, list[Criteria]]:
@@ -215,7 +239,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         city = _city(system, args.cameras, args.seed)
         began = time.perf_counter()
-        rate, client_cpu_share, sample = _ingest(system, city, args)
+        rate, client_cpu_share, server_us, sample = _ingest(system, city, args)
         load_seconds = time.perf_counter() - began
         with system.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
@@ -236,6 +260,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "ingest_target_reads_per_s": INGEST_TARGET[dialect],
             # On SQLite the database works in this process; on PostgreSQL the rest of the load time is the server's.
             "ingest_client_cpu_share": round(client_cpu_share, 2),
+            # PostgreSQL: CPU time of the server's backends per read loaded (µs), the load's real cost on a
+            # shared machine; the client's is ingest_client_cpu_share / ingest_reads_per_s.
+            "ingest_server_cpu_us_per_read": round(server_us, 1) if dialect == "postgresql" else None,
+            "ingest_client_cpu_us_per_read": round(client_cpu_share / rate * 1e6, 1),
             "wall_seconds_generate_and_load": round(load_seconds, 1),
             "latency": latencies,
             "targets_p95_ms": TARGETS_MS[dialect],

@@ -16,7 +16,7 @@ import json
 import uuid
 import zipfile
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -26,6 +26,9 @@ from platekeeper.services import audit
 from platekeeper.services.reads import Viewer
 from platekeeper.store.images import ImageStore, ImageUnavailableError
 from platekeeper.store.models import Agency, EvidenceExport, Read, ReadHold, utcnow
+
+if TYPE_CHECKING:
+    from platekeeper.services.search_query import FoundRead
 
 MAX_READS = 500
 CSV_FIELDS = ("read_id", "plate", "captured_at_utc", "camera", "camera_name", "latitude", "longitude",
@@ -46,7 +49,7 @@ class Package:
         return f"evidence-{self.export.created_at:%Y%m%d-%H%M%S}-{self.export.uid[:8]}.zip"
 
 
-def read_row(read: Read) -> dict[str, Any]:
+def read_row(read: Read | FoundRead) -> dict[str, Any]:
     """One read as a flat record: the CSV export and the package's reads.csv share it."""
     return {
         "read_id": read.uid,

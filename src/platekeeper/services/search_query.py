@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, text
-from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import ColumnElement, Select, and_, column, func, literal, or_, select, text
+from sqlalchemy.orm import Session
 
 from platekeeper.policy.geo import Box, Circle, Polygon, distance_m
 from platekeeper.policy.plate_patterns import (
@@ -63,9 +62,88 @@ class Criteria:
         }
 
 
+# ---- results: plain objects, not ORM reads ------------------------------------------------------------------------
+# A result page is only displayed, exported or audited, never changed: building ORM objects for it (identity map,
+# instrumented attributes, the camera and image relationships) cost about 70 µs a read, as much as the query.
+# These carry the same attribute names as the models, so pages, the API and the CSV export read them alike.
+@dataclass(frozen=True, slots=True)
+class FoundCamera:
+    id: int
+    key: str
+    name: str
+    kind: str
+    latitude: float | None
+    longitude: float | None
+    location_note: str | None
+
+
+CAMERA_FIELDS = ("id", "key", "name", "kind", "latitude", "longitude", "location_note")
+
+
+@dataclass(frozen=True, slots=True)
+class FoundImage:
+    id: int
+    read_id: int
+    kind: str
+    capture_day: dt.date
+    blob_name: str
+    sha256: str
+    content_type: str
+    width: int
+    height: int
+    size_bytes: int
+
+
+IMAGE_FIELDS = tuple(c.name for c in ReadImage.__table__.columns)
+assert tuple(FoundImage.__dataclass_fields__) == IMAGE_FIELDS, "FoundImage must mirror read_image, in order"
+
+
+@dataclass(slots=True)
+class FoundRead:
+    id: int
+    uid: str
+    client_read_id: str | None
+    agency_id: int
+    camera_id: int
+    plate: str
+    confidence: float
+    candidates: list[Any]
+    region: str | None
+    box: list[Any] | None
+    captured_at: dt.datetime
+    capture_day: dt.date
+    received_at: dt.datetime
+    latitude: float | None
+    longitude: float | None
+    vehicle_colour: str | None
+    vehicle_make: str | None
+    vehicle_type: str | None
+    source: str
+    cell: int | None
+    camera: FoundCamera
+    images: list[FoundImage] = field(default_factory=list)
+
+
+READ_FIELDS = tuple(c.name for c in Read.__table__.columns)
+assert (*READ_FIELDS, "camera", "images") == tuple(FoundRead.__dataclass_fields__), "FoundRead mirrors plate_read"
+_READ_COLUMNS = [Read.__table__.c[name] for name in READ_FIELDS]
+_CAMERA_COLUMNS = [Camera.__table__.c[name] for name in CAMERA_FIELDS]
+_IMAGE_COLUMNS = [ReadImage.__table__.c[name] for name in IMAGE_FIELDS]
+
+
+def _found_read(row: Sequence[Any], cameras: dict[int, FoundCamera]) -> FoundRead:
+    """A read from its columns (READ_FIELDS order) followed by its camera's (CAMERA_FIELDS order)."""
+    n = len(READ_FIELDS)
+    camera_id = row[n]
+    camera = cameras.get(camera_id)
+    if camera is None:
+        camera = cameras[camera_id] = FoundCamera(*row[n : n + len(CAMERA_FIELDS)])
+    return FoundRead(*row[:n], camera=camera)  # type: ignore[misc]
+
+
 @dataclass
 class Hit:
-    read: Read
+    read: FoundRead
     matched_plate: str | None = None  # the plate text that matched (top guess or an alternative)
     matched_on: str = "place"  # plate | alternative | place
     closeness: Closeness = field(default_factory=lambda: Closeness(0, 0))
@@ -90,17 +168,18 @@ def camera_ids(keys: Sequence[str]) -> Select[int]:
 
 
 # ---- plate step ---------------------------------------------------------------------------------------------------
-def _plate_condition(query: PlateQuery) -> ColumnElement[bool]:
+def _plate_condition(query: PlateQuery, postgres: bool = False) -> ColumnElement[bool]:
     if query.mode == "exact":
         return and_(ReadPlate.plate_key == plate_key(query.text), ReadPlate.plate == query.text)
     if query.mode == "fuzzy":
         return ReadPlate.plate_key.in_(sorted(one_edit_keys(plate_key(query.text))))
     wildcard = Wildcard(query.text)
     conditions: list[ColumnElement[bool]] = [ReadPlate.plate.like(wildcard.sql_like())]
-    # A range scan on the key index (fixed start) or the reversed-key index (fixed end); with neither, the
-    # LIKE alone (PostgreSQL: the trigram index; SQLite: a scan of the plate index).
+    # A range scan on the key index (fixed start) or, on SQLite, the reversed-key index (fixed end); otherwise
+    # the LIKE alone (PostgreSQL: the trigram index, which since 0006 also serves fixed ends; SQLite: a scan of
+    # the plate index).
     which, prefixes = wildcard.index_ranges()
-    if prefixes:
+    if prefixes and not (postgres and which == "rkey"):
         column = ReadPlate.plate_key if which == "key" else ReadPlate.plate_rkey
         # Bounds inline (keys hold only A-Z, 0-9 and "~"): with bound parameters SQLite cannot weigh an OR of
         # ranges (a leading "?": one per first character) and scans the table instead of using the index.
@@ -117,12 +196,20 @@ def _plate_condition(query: PlateQuery) -> ColumnElement[bool]:
 
 
 def _plate_rows(session: Session, criteria: Criteria, agencies: Select[int], cameras: Select[int] | None) -> list[Any]:
+    query = _plate_query(session, criteria, agencies, cameras).order_by(ReadPlate.captured_at.desc())
+    return list(session.execute(query.limit(SCAN_CAP + 1)).all())
+
+
+def _plate_query(
+    session: Session, criteria: Criteria, agencies: Select[int], cameras: Select[int] | None
+) -> Select[Any]:
     assert criteria.plate is not None
-    query = (
-        select(ReadPlate.read_id, ReadPlate.capture_day, ReadPlate.captured_at, ReadPlate.plate, ReadPlate.is_top)
-        .where(_plate_condition(criteria.plate), ReadPlate.agency_id.in_(agencies))
-        .order_by(ReadPlate.captured_at.desc())
-        .limit(SCAN_CAP + 1)
+    query = cast(
+        "Select[Any]",
+        select(ReadPlate.read_id, ReadPlate.capture_day, ReadPlate.captured_at, ReadPlate.plate, ReadPlate.is_top),
+    ).where(
+        _plate_condition(criteria.plate, session.get_bind().dialect.name == "postgresql"),
+        ReadPlate.agency_id.in_(agencies),
     )
     if not criteria.alternatives:
         query = query.where(ReadPlate.is_top.is_(True))
@@ -132,7 +219,7 @@ def _plate_rows(session: Session, criteria: Criteria, agencies: Select[int], cam
         query = query.where(ReadPlate.captured_at <= criteria.until)
     if cameras is not None:
         query = query.where(ReadPlate.camera_id.in_(cameras))
-    return list(session.execute(query).all())
+    return query
 
 
 @dataclass(frozen=True)
@@ -164,55 +251,64 @@ def _ranked(best: dict[int, _Match]) -> list[int]:
     return order
 
 
-def _load_reads(session: Session, keys: list[tuple[int, dt.date]], criteria: Criteria) -> list[Read]:
+def _load_reads(session: Session, keys: list[tuple[int, dt.date]], criteria: Criteria) -> list[FoundRead]:
     """Reads by (id, capture_day), with their cameras and images.
 
     PostgreSQL: through ``platekeeper_reads`` (store/partitions.py), whose cached generic plan prunes
-    partitions at run time, so no planning over the day partitions per search; cameras and images come in
-    the same statement. SQLite: one plain query."""
+    partitions at run time, so no planning over the partitions per search; cameras and images come in
+    the same statement. SQLite: one plain query for reads and cameras, one for the images."""
     if not keys:
         return []
     if session.get_bind().dialect.name == "postgresql":
         return _pg_reads(session, keys, criteria)
     days = sorted({day for _, day in keys})
-    query = _read_options(select(Read)).where(Read.capture_day.in_(days), Read.id.in_([i for i, _ in keys]))
-    return _with_images(session, list(session.scalars(_read_filters(query, criteria))))
+    query = _reads_select().where(Read.capture_day.in_(days), Read.id.in_([i for i, _ in keys]))
+    return _with_images(session, _found_reads(session.execute(_read_filters(query, criteria))))
 
 
-_PG_READ_TABLES = ((Read, "r"), (Camera, "c"), (ReadImage, "i"))
+def _reads_select() -> Select[Any]:
+    """Every read column and its camera's, as plain rows."""
+    return select(*_READ_COLUMNS, *_CAMERA_COLUMNS).join_from(Read, Camera, Camera.id == Read.camera_id)
 
 
-def _pg_reads(session: Session, keys: list[tuple[int, dt.date]], criteria: Criteria) -> list[Read]:
+def _found_reads(rows: Any) -> list[FoundRead]:
+    cameras: dict[int, FoundCamera] = {}
+    return [_found_read(row, cameras) for row in rows]
+
+
+_PG_READ_SQL = (  # noqa: S608 (column names from the models)
+    "SELECT {columns} FROM platekeeper_reads(CAST(:ids AS bigint[]), CAST(:days AS date[])) AS r "
+    "JOIN camera AS c ON c.id = r.camera_id "
+    "LEFT JOIN read_image AS i ON i.read_id = r.id AND i.capture_day = r.capture_day"
+).format(
+    columns=", ".join(
+        [f"r.{n}" for n in READ_FIELDS] + [f"c.{n}" for n in CAMERA_FIELDS] + [f"i.{n}" for n in IMAGE_FIELDS]
+    )
+)
+
+
+def _pg_reads(session: Session, keys: list[tuple[int, dt.date]], criteria: Criteria) -> list[FoundRead]:
     """One round trip for the reads, their cameras and their images (a row per image, or one without).
 
-    The columns are listed and matched by position: the three tables share column names (id, ...)."""
-    columns = [column for model, _ in _PG_READ_TABLES for column in model.__table__.columns]
-    listed = ", ".join(
-        f"{alias}.{column.name}" for model, alias in _PG_READ_TABLES for column in model.__table__.columns
-    )
-    sql = (
-        f"SELECT {listed} FROM platekeeper_reads(CAST(:ids AS bigint[]), CAST(:days AS date[])) AS r "  # noqa: S608
-        "LEFT JOIN camera AS c ON c.id = r.camera_id "
-        "LEFT JOIN read_image AS i ON i.read_id = r.id AND i.capture_day = r.capture_day"
-    )
+    The columns are listed and matched by position: the three tables share column names (id, ...). Typed
+    columns, so times come back in UTC and JSON as lists, as through the models."""
+    sql = _PG_READ_SQL
     params: dict[str, Any] = {"ids": [i for i, _ in keys], "days": [d for _, d in keys]}
     if criteria.colour:
         sql += " WHERE lower(r.vehicle_colour) = :colour"
         params["colour"] = criteria.colour.lower()
     # The area's exact test runs in Python on every hit (find); the box only ever narrowed the scan.
-    statement = select(Read, Camera, ReadImage).from_statement(text(sql).columns(*columns))
-    images: dict[int, list[ReadImage]] = {}
-    reads: list[Read] = []
-    for read, camera, image in session.execute(statement, params):
-        if read.id not in images:
-            images[read.id] = []
-            reads.append(read)
-            set_committed_value(read, "camera", camera)
-        if image is not None:
-            images[read.id].append(image)
-    for read in reads:
-        set_committed_value(read, "images", images[read.id])
-    return reads
+    statement = text(sql).columns(*_READ_COLUMNS, *_CAMERA_COLUMNS, *_IMAGE_COLUMNS)
+    first_image = len(READ_FIELDS) + len(CAMERA_FIELDS)
+    cameras: dict[int, FoundCamera] = {}
+    reads: dict[int, FoundRead] = {}
+    for row in session.execute(statement, params):
+        read = reads.get(row[0])
+        if read is None:
+            read = reads[row[0]] = _found_read(row, cameras)
+        if row[first_image] is not None:
+            read.images.append(FoundImage(*row[first_image:]))
+    return list(reads.values())
 
 
 def _plate_hits(
@@ -223,6 +319,9 @@ def _plate_hits(
     Only the reads that can reach the page are fetched from plate_read: everything the order needs is in
     the index rows. With a colour or area criterion, which only the read itself can answer, all of them."""
     assert criteria.plate is not None
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres and criteria.plate.mode == "exact" and not (criteria.colour or criteria.area()):
+        return _pg_exact_hits(session, criteria, agencies, cameras)
     rows = _plate_rows(session, criteria, agencies, cameras)
     cut_short = len(rows) > SCAN_CAP
     best = _best_matches(criteria.plate, rows[:SCAN_CAP])
@@ -237,19 +336,60 @@ def _plate_hits(
     return hits, cut_short
 
 
+_FETCHED = [column(c.name, c.type) for c in Read.__table__.columns]
+
+
+def _pg_exact_hits(
+    session: Session, criteria: Criteria, agencies: Select[int], cameras: Select[int] | None
+) -> tuple[list[Hit], bool]:
+    """An exact search in one statement (PostgreSQL): every match ranks the same, so the page is simply the
+    newest ``limit`` index rows (a read holds a plate text once), fetched through ``platekeeper_reads`` with
+    their cameras and images in the same round trip. One more row than the page tells whether it was cut."""
+    assert criteria.plate is not None
+    page = (
+        _plate_query(session, criteria, agencies, cameras)
+        .order_by(ReadPlate.captured_at.desc(), ReadPlate.read_id.desc())
+        .limit(criteria.limit + 1)
+        .cte("page")
+    )
+    reads = (
+        func.platekeeper_reads(
+            select(func.array_agg(page.c.read_id)).scalar_subquery(),
+            select(func.array_agg(page.c.capture_day)).scalar_subquery(),
+        )
+        .table_valued(*_FETCHED)
+        .alias("r")
+    )
+    statement = (
+        select(*[reads.c[n] for n in READ_FIELDS], *_CAMERA_COLUMNS, *_IMAGE_COLUMNS, page.c.plate, page.c.is_top)
+        .select_from(reads)
+        .join(page, page.c.read_id == reads.c.id)
+        .join(Camera, Camera.id == reads.c.camera_id)
+        .outerjoin(ReadImage, and_(ReadImage.read_id == reads.c.id, ReadImage.capture_day == reads.c.capture_day))
+    )
+    first_image = len(READ_FIELDS) + len(CAMERA_FIELDS)
+    cameras_seen: dict[int, FoundCamera] = {}
+    hits: dict[int, Hit] = {}
+    for row in session.execute(statement):
+        hit = hits.get(row[0])
+        if hit is None:
+            plate, is_top = row[-2], row[-1]
+            rank = criteria.plate.rank(plate) or Closeness(0, 0)
+            read = _found_read(row, cameras_seen)
+            hit = hits[row[0]] = Hit(read, plate, "plate" if is_top else "alternative", rank)
+        if row[first_image] is not None:
+            hit.read.images.append(FoundImage(*row[first_image:-2]))
+    ordered = sorted(hits.values(), key=lambda h: (h.read.captured_at, h.read.id), reverse=True)
+    return ordered[: criteria.limit], len(ordered) > criteria.limit
+
+
 # ---- place and time step -----------------------------------------------------------------------------------------
-def _read_options(query: Select[Read]) -> Select[Read]:
-    return query.options(selectinload(Read.camera))
-
-
-def _with_images(session: Session, reads: list[Read]) -> list[Read]:
-    """Images by read id: the ORM's own eager load would join the partitioned parent and plan every partition."""
-    by_id: dict[int, list[ReadImage]] = {r.id: [] for r in reads}
+def _with_images(session: Session, reads: list[FoundRead]) -> list[FoundRead]:
+    """Images by read id: a join would go through the partitioned parent and plan every partition."""
+    by_id = {r.id: r for r in reads}
     if by_id:
-        for image in session.scalars(select(ReadImage).where(ReadImage.read_id.in_(list(by_id)))):
-            by_id[image.read_id].append(image)
-    for read in reads:
-        set_committed_value(read, "images", by_id[read.id])
+        for row in session.execute(select(*_IMAGE_COLUMNS).where(ReadImage.read_id.in_(list(by_id)))):
+            by_id[row.read_id].images.append(FoundImage(*row))
     return reads
 
 
@@ -264,7 +404,7 @@ def _box_condition(box: Box) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def _read_filters(query: Select[Read], criteria: Criteria) -> Select[Read]:
+def _read_filters(query: Select[Any], criteria: Criteria) -> Select[Any]:
     if criteria.colour:
         query = query.where(func.lower(Read.vehicle_colour) == criteria.colour.lower())
     area = criteria.area()
@@ -275,8 +415,8 @@ def _read_filters(query: Select[Read], criteria: Criteria) -> Select[Read]:
 
 def _place_reads(
     session: Session, criteria: Criteria, agencies: Select[int], cameras: Select[int] | None
-) -> list[Read]:
-    query = _read_options(select(Read)).where(Read.agency_id.in_(agencies))
+) -> list[FoundRead]:
+    query = _reads_select().where(Read.agency_id.in_(agencies))
     # capture_day is the UTC day: the bounds on it let PostgreSQL prune partitions when planning.
     if criteria.since:
         query = query.where(Read.captured_at >= criteria.since, Read.capture_day >= _utc_day(criteria.since))
@@ -285,14 +425,14 @@ def _place_reads(
     if cameras is not None:
         query = query.where(Read.camera_id.in_(cameras))
     query = _read_filters(query, criteria).order_by(Read.captured_at.desc(), Read.id.desc()).limit(SCAN_CAP + 1)
-    return _with_images(session, list(session.scalars(query)))
+    return _with_images(session, _found_reads(session.execute(query)))
 
 
 def _utc_day(moment: dt.datetime) -> dt.date:
     return moment.astimezone(dt.UTC).date()
 
 
-def _in_area(read: Read, criteria: Criteria) -> tuple[bool, float | None]:
+def _in_area(read: FoundRead, criteria: Criteria) -> tuple[bool, float | None]:
     area = criteria.area()
     if area is None:
         return True, None

@@ -24,6 +24,7 @@ from sqlalchemy import (
     event,
     insert,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -224,8 +225,16 @@ class GpsFix(Base):
 class Read(Base):
     __tablename__ = "plate_read"
     __table_args__ = (
-        UniqueConstraint("camera_id", "client_read_id", name="uq_plate_read_camera_client_read"),
-        Index("ix_plate_read_plate_captured", "plate", "captured_at"),
+        # Ingest de-duplication: one read per (camera, client read id); reads without one (bulk imports) write
+        # no entry (migrations 0005, 0006; on PostgreSQL the index also holds capture_day, the partition key).
+        Index(
+            "uq_plate_read_camera_client_read",
+            "camera_id",
+            "client_read_id",
+            unique=True,
+            sqlite_where=sql_text("client_read_id IS NOT NULL"),
+            postgresql_where=sql_text("client_read_id IS NOT NULL"),
+        ),
         Index("ix_plate_read_captured", "captured_at"),
         # --- search (issue 5, migration 0004): on PostgreSQL the table is partitioned by capture_day and
         # its primary key is (id, capture_day); this unique pair is what read_image's foreign key refers to.
