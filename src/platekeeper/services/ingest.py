@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from platekeeper.recognition.base import Image, PlateRead
 from platekeeper.services import alerts, audit, ingest_writer
 from platekeeper.services.cameras import location_at
 from platekeeper.store.db import reading
+from platekeeper.store.ids import new_uid
 from platekeeper.store.images import ImageUnavailableError
 from platekeeper.store.models import Camera, Read, ReadImage, utcnow
 from platekeeper.system import BlurUnavailableError, System
@@ -189,7 +189,7 @@ def _build_read(session: Session, camera: Camera, item: PendingRead, client_id: 
         lat, lon = location_at(session, camera, captured)
     plate = item.plate
     return Read(
-        uid=str(uuid.uuid4()),
+        uid=new_uid(),  # time-ordered: the uid index grows at its end (store/ids.py)
         client_read_id=client_id,
         agency_id=camera.agency_id,
         camera_id=camera.id,
