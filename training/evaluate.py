@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -28,7 +29,8 @@ def split_rows(split: str) -> list[tuple[Path, str]]:
     return [r for r in rows if not data.crops_held_out(r[1]) and not data.crops_val(r[1])]
 
 
-def greedy(probs: np.ndarray) -> list[str]:
+def greedy(probs: Any) -> list[str]:
+    """Best-path CTC decoding of a batch of (steps, classes) scores: a NumPy array or a torch tensor."""
     out = []
     for seq in probs.argmax(-1).tolist():
         s, prev = [], 0

@@ -23,6 +23,7 @@ from torch import nn
 
 from platekeeper.recognition.plate_input import ALPHABET, INPUT_H, INPUT_W
 from training import data
+from training.evaluate import greedy
 from training.model import ARCHS, build
 from training.render import CACHE, shrink
 
@@ -78,18 +79,6 @@ def validation() -> tuple[np.ndarray, list[str]]:
                 images.append(shrink(img))
                 labels.append(fixes.get(path.relative_to(data.CROPS).as_posix(), plate))
     return np.stack(images), labels
-
-
-def greedy(probs: torch.Tensor) -> list[str]:
-    out = []
-    for seq in probs.argmax(-1).tolist():
-        s, prev = [], 0
-        for k in seq:
-            if k and k != prev:
-                s.append(ALPHABET[k - 1])
-            prev = k
-        out.append("".join(s))
-    return out
 
 
 def evaluate(model: nn.Module, images: np.ndarray, labels: list[str], device: str = "cpu") -> float:
