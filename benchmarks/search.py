@@ -250,6 +250,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             latencies[kind] = _time(system, criteria)
             print(f"  {kind:8} {latencies[kind]}", file=sys.stderr, flush=True)
         dialect = system.engine.dialect.name
+        server = _server_settings(system.engine) if dialect == "postgresql" else None
         return {
             "backend": dialect,
             "reads": args.reads,
@@ -270,12 +271,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "audited_exact_search_median_ms": _audit_overhead(system, queries["exact"][0]),
             "sizes": _index_sizes(system.engine),
             "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": _cpus()},
+            "server": server,
             "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "concurrent_load_note": args.note,
         }
     finally:
         system.close()
         drop()
+
+
+SERVER_SETTINGS = ("server_version", "shared_buffers", "effective_cache_size", "work_mem", "max_wal_size")
+
+
+def _server_settings(engine: Engine) -> dict[str, str]:
+    """The PostgreSQL settings the figures depend on (the benchmark changes none of them)."""
+    with engine.connect() as conn:
+        return {name: conn.execute(text(f"SELECT current_setting('{name}')")).scalar_one() for name in SERVER_SETTINGS}
 
 
 def verdict(result: dict[str, Any]) -> dict[str, Any]:
