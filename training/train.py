@@ -23,7 +23,7 @@ from torch import nn
 
 from platekeeper.recognition.plate_input import ALPHABET, INPUT_H, INPUT_W
 from training import data
-from training.evaluate import greedy
+from training.evaluate import greedy, split_rows
 from training.model import ARCHS, build
 from training.render import CACHE, shrink
 
@@ -72,12 +72,11 @@ def validation() -> tuple[np.ndarray, list[str]]:
 
     fixes = data.label_fixes()
     images, labels = [], []
-    for path, plate in data.crop_rows():
-        if not data.crops_held_out(plate) and data.crops_val(plate):
-            img = cv2.imread(str(path))
-            if img is not None:
-                images.append(shrink(img))
-                labels.append(fixes.get(path.relative_to(data.CROPS).as_posix(), plate))
+    for path, plate in split_rows("val"):
+        img = cv2.imread(str(path))
+        if img is not None:
+            images.append(shrink(img))
+            labels.append(fixes.get(path.relative_to(data.CROPS).as_posix(), plate))
     return np.stack(images), labels
 
 

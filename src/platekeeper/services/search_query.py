@@ -299,16 +299,23 @@ def _pg_reads(session: Session, keys: list[tuple[int, dt.date]], criteria: Crite
         params["colour"] = criteria.colour.lower()
     # The area's exact test runs in Python on every hit (find); the box only ever narrowed the scan.
     statement = text(sql).columns(*_READ_COLUMNS, *_CAMERA_COLUMNS, *_IMAGE_COLUMNS)
+    return [read for read, _ in _joined_reads(session.execute(statement, params))]
+
+
+def _joined_reads(rows: Any) -> list[tuple[FoundRead, Sequence[Any]]]:
+    """Reads from rows of read, camera and image columns (in the *_FIELDS orders), then any extra columns:
+    one row per image, or one with empty image columns. Each read comes with its first row, for the extras."""
     first_image = len(READ_FIELDS) + len(CAMERA_FIELDS)
+    end_image = first_image + len(IMAGE_FIELDS)
     cameras: dict[int, FoundCamera] = {}
-    reads: dict[int, FoundRead] = {}
-    for row in session.execute(statement, params):
-        read = reads.get(row[0])
-        if read is None:
-            read = reads[row[0]] = _found_read(row, cameras)
+    found: dict[int, tuple[FoundRead, Sequence[Any]]] = {}
+    for row in rows:
+        entry = found.get(row[0])
+        if entry is None:
+            entry = found[row[0]] = (_found_read(row, cameras), row)
         if row[first_image] is not None:
-            read.images.append(FoundImage(*row[first_image:]))
-    return list(reads.values())
+            entry[0].images.append(FoundImage(*row[first_image:end_image]))
+    return list(found.values())
 
 
 def _plate_hits(
@@ -367,19 +374,11 @@ def _pg_exact_hits(
         .join(Camera, Camera.id == reads.c.camera_id)
         .outerjoin(ReadImage, and_(ReadImage.read_id == reads.c.id, ReadImage.capture_day == reads.c.capture_day))
     )
-    first_image = len(READ_FIELDS) + len(CAMERA_FIELDS)
-    cameras_seen: dict[int, FoundCamera] = {}
-    hits: dict[int, Hit] = {}
-    for row in session.execute(statement):
-        hit = hits.get(row[0])
-        if hit is None:
-            plate, is_top = row[-2], row[-1]
-            rank = criteria.plate.rank(plate) or Closeness(0, 0)
-            read = _found_read(row, cameras_seen)
-            hit = hits[row[0]] = Hit(read, plate, "plate" if is_top else "alternative", rank)
-        if row[first_image] is not None:
-            hit.read.images.append(FoundImage(*row[first_image:-2]))
-    ordered = sorted(hits.values(), key=lambda h: (h.read.captured_at, h.read.id), reverse=True)
+    hits = [
+        Hit(read, plate, "plate" if is_top else "alternative", criteria.plate.rank(plate) or Closeness(0, 0))
+        for read, (*_, plate, is_top) in _joined_reads(session.execute(statement))
+    ]
+    ordered = sorted(hits, key=lambda h: (h.read.captured_at, h.read.id), reverse=True)
     return ordered[: criteria.limit], len(ordered) > criteria.limit
 
 
