@@ -5,7 +5,8 @@
 
 Builds a fresh database (PostgreSQL: a new database on the server at --url, dropped
 afterwards unless --keep), loads seeded synthetic reads (services/search_synthetic.py)
-through the bulk loader (COPY on PostgreSQL), then times exact, wildcard, fuzzy and
+through the bulk loader (COPY on PostgreSQL; the days in order, as a city's feed brings
+them, or with --spread every batch over the whole year), then times exact, wildcard, fuzzy and
 canvass (500 m, ±1 h) queries through ``search_query.find`` (the service's query path,
 without the audit append, which is timed on its own). Results are merged into
 benchmarks/results/search.json under backend and size. Not part of the test suite.
@@ -119,7 +120,10 @@ def _ingest(system: System, city: City, args: argparse.Namespace) -> tuple[float
     print(f"  partitions ready in {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
     sample: list[BulkRead] = []
     seconds, cpu_seconds, server_seconds, loaded = 0.0, 0.0, 0.0, 0
-    for batch in generate(city, reads=args.reads, seed=args.seed, start=START, days=args.days, batch=args.batch):
+    batches = generate(
+        city, reads=args.reads, seed=args.seed, start=START, days=args.days, batch=args.batch, spread=args.spread
+    )
+    for batch in batches:
         server_began = _server_cpu_seconds(system.engine)
         began, cpu_began = time.perf_counter(), time.process_time()
         load(system.engine, batch)
@@ -258,6 +262,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "cameras": args.cameras,
             "seed": args.seed,
             "ingest_reads_per_s": round(rate),
+            "ingest_order": "spread over the year" if args.spread else "days in order",
             "ingest_target_reads_per_s": INGEST_TARGET[dialect],
             # On SQLite the database works in this process; on PostgreSQL the rest of the load time is the server's.
             "ingest_client_cpu_share": round(client_cpu_share, 2),
@@ -331,6 +336,12 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=200)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--batch", type=int, default=100_000)
+    parser.add_argument(
+        "--spread",
+        action="store_true",
+        help="spread every batch over the whole year (an import of "
+        "unsorted history) instead of loading the days in order, as a city's feed brings them",
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards")

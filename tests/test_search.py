@@ -153,6 +153,20 @@ def load_city(system: System, reads: int = 3000, seed: int = 7) -> Data:
     return Data(loaded, city)
 
 
+def test_synthetic_reads_come_day_by_day_like_a_feed_or_spread_like_unsorted_history() -> None:
+    city = City([(1, 37.33, -121.89), (2, 37.34, -121.88)], agency_id=1)
+
+    def day_spans(spread: bool) -> list[tuple[dt.date, dt.date]]:
+        batches = generate(city, reads=900, seed=5, start=START, days=9, batch=300, spread=spread)
+        return [(min(r.captured_at.date() for r in b), max(r.captured_at.date() for r in b)) for b in batches]
+
+    in_order = day_spans(spread=False)
+    assert [last for _, last in in_order] == sorted(last for _, last in in_order)
+    assert all((last - first).days <= 4 for first, last in in_order)  # 3 days a batch (+ the UTC offset)
+    assert all((last - first).days >= 7 for first, last in day_spans(spread=True))
+    assert day_spans(spread=False) == in_order  # seeded
+
+
 def _texts(read: BulkRead) -> set[str]:
     return {read.plate, *(p for p, _ in read.candidates)}
 

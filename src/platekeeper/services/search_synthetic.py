@@ -96,9 +96,20 @@ def _candidates(rng: random.Random, plate: str, confidence: float) -> tuple[str,
 
 
 def generate(
-    city: City, *, reads: int, seed: int, start: dt.date, days: int, batch: int = 50_000, vehicles: int | None = None
+    city: City,
+    *,
+    reads: int,
+    seed: int,
+    start: dt.date,
+    days: int,
+    batch: int = 50_000,
+    vehicles: int | None = None,
+    spread: bool = False,
 ) -> Iterator[list[BulkRead]]:
-    """``reads`` reads over ``days`` days from ``start``, in batches; the same seed gives the same reads."""
+    """``reads`` reads over ``days`` days from ``start``, in batches; the same seed gives the same reads.
+
+    The days come in order, as a city's feed brings them (each batch covers the next few days); with
+    ``spread`` every batch is spread over the whole period instead, like an import of unsorted history."""
     rng = random.Random(seed)  # noqa: S311 (synthetic data, not security)
     cars = fleet(rng, vehicles or max(50, reads // 20), len(city.cameras))
     hours = list(range(24))
@@ -106,7 +117,10 @@ def generate(
     while made < reads:
         size = min(batch, reads - made)
         chosen = rng.choices(range(len(cars.plates)), cum_weights=cars.cum_weights, k=size)
-        day_offsets = [rng.randrange(days) for _ in range(size)]
+        if spread:
+            day_offsets = [rng.randrange(days) for _ in range(size)]
+        else:
+            day_offsets = [(made + i) * days // reads for i in range(size)]
         local_hours = rng.choices(hours, weights=HOURLY, k=size)
         out: list[BulkRead] = []
         for vehicle, day_offset, hour in zip(chosen, day_offsets, local_hours, strict=True):
