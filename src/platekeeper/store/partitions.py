@@ -21,37 +21,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
-# The SQL functions live in the database so that any client can call them. ``ENSURE_FUNCTION`` is the day
-# version that migration 0004 created (kept as it shipped: 0004 imports it); 0006 replaces it in the database
-# with ``WEEK_PARTITION_FUNCTION``, of the same name and signature.
-ENSURE_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION platekeeper_read_partition(day date) RETURNS boolean AS $$
-DECLARE
-    name text := format('plate_read_p%s', to_char(day, 'YYYYMMDD'));
-BEGIN
-    IF to_regclass(name) IS NOT NULL THEN
-        RETURN false;
-    END IF;
-    -- One creator at a time per day; the loser finds the partition there and returns.
-    PERFORM pg_advisory_xact_lock(hashtext('platekeeper_read_partition'), (day - date '2000-01-01'));
-    IF to_regclass(name) IS NOT NULL THEN
-        RETURN false;
-    END IF;
-    EXECUTE format('CREATE TABLE %I (LIKE plate_read INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
-    -- Rows the default partition caught for this day move into the new partition before it is attached
-    -- (no foreign key points at plate_read rows on PostgreSQL, so moving them breaks nothing).
-    EXECUTE format(
-        'WITH moved AS (DELETE FROM plate_read_default WHERE capture_day = %L RETURNING *) '
-        'INSERT INTO %I SELECT * FROM moved', day, name);
-    EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (capture_day >= %L AND capture_day < %L)',
-                   name, name || '_day', day, day + 1);
-    EXECUTE format('ALTER TABLE plate_read ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', name, day, day + 1);
-    -- The CHECK let ATTACH skip its validation scan; the partition bound now says the same.
-    EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', name, name || '_day');
-    RETURN true;
-END;
-$$ LANGUAGE plpgsql;
-"""
+# The SQL functions live in the database so that any client can call them. Migration 0004 created a day
+# version of ``platekeeper_read_partition`` (its SQL stays in that migration); 0006 replaced it with the week one.
 
 # Reads by (id, capture_day), for search results. Planning a query over the partitioned parent costs about
 # 0.1-0.5 ms for every partition it may touch; a result page spans up to a few hundred days. PL/pgSQL keeps

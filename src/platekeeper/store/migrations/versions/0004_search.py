@@ -20,12 +20,42 @@ from alembic import op
 
 from platekeeper.policy.geo import CELL_DEG, cell_of
 from platekeeper.policy.plate_patterns import CONFUSABLES, plate_key
-from platekeeper.store.partitions import ENSURE_FUNCTION, READS_FUNCTION
+from platekeeper.store.partitions import READS_FUNCTION
 
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+
+# The day-partition function as this migration created it (0006 replaces it with the week version).
+ENSURE_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION platekeeper_read_partition(day date) RETURNS boolean AS $$
+DECLARE
+    name text := format('plate_read_p%s', to_char(day, 'YYYYMMDD'));
+BEGIN
+    IF to_regclass(name) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    -- One creator at a time per day; the loser finds the partition there and returns.
+    PERFORM pg_advisory_xact_lock(hashtext('platekeeper_read_partition'), (day - date '2000-01-01'));
+    IF to_regclass(name) IS NOT NULL THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('CREATE TABLE %I (LIKE plate_read INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
+    -- Rows the default partition caught for this day move into the new partition before it is attached
+    -- (no foreign key points at plate_read rows on PostgreSQL, so moving them breaks nothing).
+    EXECUTE format(
+        'WITH moved AS (DELETE FROM plate_read_default WHERE capture_day = %L RETURNING *) '
+        'INSERT INTO %I SELECT * FROM moved', day, name);
+    EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I CHECK (capture_day >= %L AND capture_day < %L)',
+                   name, name || '_day', day, day + 1);
+    EXECUTE format('ALTER TABLE plate_read ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', name, day, day + 1);
+    -- The CHECK let ATTACH skip its validation scan; the partition bound now says the same.
+    EXECUTE format('ALTER TABLE %I DROP CONSTRAINT %I', name, name || '_day');
+    RETURN true;
+END;
+$$ LANGUAGE plpgsql;
+"""
 
 COLUMNS = 360 * 200  # = round(360 / CELL_DEG), as in policy/geo.py
 assert round(360 / CELL_DEG) == COLUMNS
