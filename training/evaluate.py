@@ -56,7 +56,7 @@ def predict_checkpoint(checkpoint: Path, x: np.ndarray) -> list[str]:
 
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")
     model = build(state.get("arch", "base"))
-    model.load_state_dict(state["model"])
+    model.load_state_dict(state.get("ema") or state["model"])  # the averaged weights, when kept
     model.eval()
     with torch.no_grad():
         return [p for i in range(0, len(x), 64) for p in greedy(model(torch.from_numpy(x[i : i + 64])).numpy())]

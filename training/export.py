@@ -19,7 +19,7 @@ from training.train import CHECKPOINTS
 def export(checkpoint: Path, out: Path) -> None:
     state = torch.load(checkpoint, weights_only=False, map_location="cpu")
     model = build(state.get("arch", "base"))
-    model.load_state_dict(state["model"])
+    model.load_state_dict(state.get("ema") or state["model"])  # the averaged weights, when kept
     model.eval()
     wrapped = WithSoftmax(model).eval()
     x = torch.randn(*input_shape(2))

@@ -11,6 +11,8 @@ N_CLASSES = len(ALPHABET) + 1  # CTC blank first
 # Named sizes: convolution channels of the five blocks and LSTM units per direction.
 ARCHS: dict[str, dict[str, object]] = {
     "base": {"channels": (24, 48, 96, 144, 192), "hidden": 128},  # 0.6 M parameters
+    # 0.8 M parameters, about 1.5x the reader's CPU time; tried on 25 November, not shipped (docs/recognition.md)
+    "wide": {"channels": (32, 64, 128, 160, 256), "hidden": 128},
 }
 
 

@@ -1,6 +1,7 @@
 """Train the plate reader (CTC) on synthetic shards plus the real training splits.
 
     python -m training.train [--steps N] [--batch B] [--threads T] [--aug strong] [--init CKPT] [--val]
+                             [--arch base|wide] [--ema DECAY]
 
 Resumes from training/checkpoints/last.pt when it exists (the step, optimiser, schedule
 and random state are saved every ``--save-every`` steps). With ``--val`` the validation part
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from platekeeper.recognition.plate_input import ALPHABET, INPUT_H, INPUT_W
 from training import data
@@ -116,6 +118,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--init", type=Path, help="fine-tune: start from this checkpoint's weights (its step too)")
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--ema", type=float, default=0.0,
+                        help="also keep an exponential moving average of the weights with this decay (0.998: "
+                             "about the last 500 steps); it is what is evaluated, saved for export and fine-tuned")
     return parser.parse_args()
 
 
@@ -164,10 +169,15 @@ def main() -> None:  # noqa: PLR0915
         state = torch.load(args.init, weights_only=False, map_location=args.device)
         if state.get("arch", ARCHS["base"]) != ARCHS[args.arch]:
             raise SystemExit(f"{args.init} is not of size {args.arch}")
-        model.load_state_dict(state["model"])
+        model.load_state_dict(state.get("ema") or state["model"])
         step = int(state.get("step", 0))
         print(f"fine-tuning from {args.init} (step {step})", flush=True)
     args.start_step = int(state["args"].get("start_step", 0)) if last.is_file() else step
+    # The average starts from the weights the run starts from; its batch-norm statistics are averaged too.
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(args.ema), use_buffers=True) if args.ema else None
+    if ema is not None and last.is_file() and state.get("ema"):
+        ema.module.load_state_dict(state["ema"])
+        ema.n_averaged.fill_(max(1, step))  # not 0: the first update would overwrite the average
     synth = Synthetic(args.synth_shards)
     synth.refresh()
     reals = data.load_training_reals(exclude_val=args.val)
@@ -190,18 +200,24 @@ def main() -> None:  # noqa: PLR0915
         for group in opt.param_groups:
             group["lr"] = learning_rate(step - args.start_step, args.steps - args.start_step, args.lr, args.warmup)
         opt.step()
+        if ema is not None:
+            ema.update_parameters(model)
         step += 1
         losses.append(loss.item())
         if step % args.save_every == 0 or step == args.steps:
             acc = evaluate(model, val_x, val_y, args.device) if val_y else float("nan")
+            ema_acc = evaluate(ema.module, val_x, val_y, args.device) if val_y and ema is not None else float("nan")
             state = {"model": {k: v.cpu() for k, v in model.state_dict().items()}, "opt": opt.state_dict(),
                      "step": step, "rng": rng.bit_generator.state, "arch": ARCHS[args.arch],
                      "args": {k: str(v) for k, v in vars(args).items()}, "val_acc": acc}
+            if ema is not None:
+                state["ema"] = {k: v.cpu() for k, v in ema.module.state_dict().items()}
+                state["ema_val_acc"] = ema_acc
             state["args"]["start_step"] = args.start_step
             torch.save(state, args.checkpoints / "last.tmp")
             (args.checkpoints / "last.tmp").replace(last)
             print(f"step {step} loss {np.mean(losses[-args.save_every:]):.3f} validation {acc:.3f} "
-                  f"synthetic {len(synth.labels)} {time.time() - t0:.0f}s", flush=True)
+                  f"(average {ema_acc:.3f}) synthetic {len(synth.labels)} {time.time() - t0:.0f}s", flush=True)
 
 
 if __name__ == "__main__":
