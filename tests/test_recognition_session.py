@@ -1,10 +1,9 @@
-"""Model loading: denormal weights are zeroed (they made the text detector four times slower)."""
+"""Model loading: denormal weights are zeroed (on Intel CPUs they made the text detector four times slower)."""
 
 from __future__ import annotations
 
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -63,36 +62,30 @@ def _detector_model() -> bytes:
 
 
 @pytest.mark.slow
-def test_flushed_detector_gives_the_same_output_faster() -> None:
-    """The bundled PP-OCR detector has denormal weights; zeroing them changes nothing but the time,
-    in the caller's thread and in any other thread (onnxruntime's own denormal switch holds only in
-    the thread that created the first session)."""
+def test_flushed_detector_keeps_its_output_and_has_no_denormal_left() -> None:
+    """The bundled PP-OCR detector has denormal weights; zeroing them changes none of its output, in
+    the caller's thread or another one, and leaves none behind. Whether that is faster depends on the
+    CPU (Intel cores take a slow path on denormals, AMD Zen cores do not), so the time is measured by
+    benchmarks/recognition.py, not here."""
     import onnxruntime as ort
 
     original = _detector_model()
     model = onnx.load_from_string(original)
     assert flush_denormals(model) > 100_000
-    flushed = model.SerializeToString()
+    assert flush_denormals(model) == 0
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = 1
-    slow = ort.InferenceSession(original, sess_options=opts, providers=["CPUExecutionProvider"])
-    fast = ort.InferenceSession(flushed, sess_options=opts, providers=["CPUExecutionProvider"])
+    plain = ort.InferenceSession(original, sess_options=opts, providers=["CPUExecutionProvider"])
+    flushed = ort.InferenceSession(model.SerializeToString(), sess_options=opts, providers=["CPUExecutionProvider"])
     x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 160, 224)).astype(np.float32)
-    assert np.array_equal(slow.run(None, {"x": x})[0], fast.run(None, {"x": x})[0])
-
-    def cpu_ms(session: ort.InferenceSession) -> float:
-        times = []
-        for _ in range(3):
-            t0 = time.thread_time()
-            session.run(None, {"x": x})
-            times.append(time.thread_time() - t0)
-        return min(times) * 1000
-
-    results: dict[str, float] = {}
-    worker = threading.Thread(target=lambda: results.update(slow=cpu_ms(slow), fast=cpu_ms(fast)))
+    assert np.array_equal(plain.run(None, {"x": x})[0], flushed.run(None, {"x": x})[0])
+    outputs: dict[str, np.ndarray] = {}
+    worker = threading.Thread(target=lambda: outputs.update(plain=plain.run(None, {"x": x})[0],
+                                                            flushed=flushed.run(None, {"x": x})[0]))
     worker.start()
     worker.join()
-    assert results["fast"] < 0.6 * results["slow"]
+    assert np.array_equal(outputs["plain"], outputs["flushed"])
+    assert outputs["flushed"].max() > 0.0  # a real probability map, not an empty output
 
 
 @pytest.mark.slow

@@ -2,10 +2,11 @@
 
 Models are loaded with their *denormal* float32 weights set to zero (``flush_denormals``).
 The PP-OCRv6 text detector shipped in the ``rapidocr`` wheel has about 256,000 of them (values
-below 1.2e-38, left by training), nearly all in two 1x1 convolutions; x86 CPUs compute with such
-numbers up to a hundred times slower, and those two layers took about 95 ms of the detector's 130 ms
-per 640x480 image on the development machine. Zeroing them leaves every output unchanged (each is
-below 1.2e-38) and makes the detector about four times faster. onnxruntime's own switch
+below 1.2e-38, left by training), nearly all in two 1x1 convolutions; Intel x86 CPUs compute with such
+numbers up to a hundred times slower (AMD Zen cores have no such slow path), and those two layers took
+about 95 ms of the detector's 130 ms per 640x480 image on the development machine. Zeroing them
+leaves every output unchanged (each is below 1.2e-38) and makes the detector about four times
+faster there. onnxruntime's own switch
 (``session.set_denormal_as_zero``) only holds for the thread that created the first session in the
 process, not for the worker threads that call the models, so the weights themselves are fixed (with
 the ``onnx`` package) as the model is loaded. (Overriding just the affected tensors with
