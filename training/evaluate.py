@@ -52,12 +52,9 @@ def predict_onnx(model: Path, x: np.ndarray) -> list[str]:
 def predict_checkpoint(checkpoint: Path, x: np.ndarray) -> list[str]:
     import torch
 
-    from training.model import build
+    from training.model import from_checkpoint
 
-    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
-    model = build(state.get("arch", "base"))
-    model.load_state_dict(state.get("ema") or state["model"])  # the averaged weights, when kept
-    model.eval()
+    model, _ = from_checkpoint(checkpoint)
     with torch.no_grad():
         return [p for i in range(0, len(x), 64) for p in greedy(model(torch.from_numpy(x[i : i + 64])).numpy())]
 

@@ -12,15 +12,12 @@ import numpy as np
 import torch
 
 from platekeeper.recognition.plate_reader import MODEL_PATH
-from training.model import WithSoftmax, build, input_shape
+from training.model import WithSoftmax, from_checkpoint, input_shape
 from training.train import CHECKPOINTS
 
 
 def export(checkpoint: Path, out: Path) -> None:
-    state = torch.load(checkpoint, weights_only=False, map_location="cpu")
-    model = build(state.get("arch", "base"))
-    model.load_state_dict(state.get("ema") or state["model"])  # the averaged weights, when kept
-    model.eval()
+    model, state = from_checkpoint(checkpoint)
     wrapped = WithSoftmax(model).eval()
     x = torch.randn(*input_shape(2))
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
@@ -48,6 +50,22 @@ def build(arch: str | dict[str, object] = "base") -> PlateCRNN:
     """The model of a named size (``ARCHS``), or of the sizes a checkpoint saved."""
     spec = ARCHS[arch] if isinstance(arch, str) else (arch or ARCHS["base"])
     return PlateCRNN(tuple(spec["channels"]), int(spec["hidden"]))  # type: ignore[arg-type, call-overload]
+
+
+def trained_weights(state: dict[str, object]) -> dict[str, torch.Tensor]:
+    """The weights a checkpoint serves for evaluation, export and fine-tuning: the moving average of
+    the weights when the run kept one (``train.py --ema``), else the weights themselves."""
+    weights = state.get("ema") or state["model"]
+    return weights  # type: ignore[return-value]
+
+
+def from_checkpoint(path: Path) -> tuple[PlateCRNN, dict[str, object]]:
+    """The model a checkpoint file serves (its size and ``trained_weights``), in eval mode, and the
+    checkpoint itself."""
+    state = torch.load(path, weights_only=False, map_location="cpu")
+    model = build(state.get("arch", "base"))
+    model.load_state_dict(trained_weights(state))
+    return model.eval(), state
 
 
 class WithSoftmax(nn.Module):

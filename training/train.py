@@ -26,7 +26,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from platekeeper.recognition.plate_input import ALPHABET, INPUT_H, INPUT_W
 from training import data
 from training.evaluate import greedy, split_rows
-from training.model import ARCHS, build
+from training.model import ARCHS, build, trained_weights
 from training.render import CACHE, shrink
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
@@ -169,7 +169,7 @@ def main() -> None:  # noqa: PLR0915
         state = torch.load(args.init, weights_only=False, map_location=args.device)
         if state.get("arch", ARCHS["base"]) != ARCHS[args.arch]:
             raise SystemExit(f"{args.init} is not of size {args.arch}")
-        model.load_state_dict(state.get("ema") or state["model"])
+        model.load_state_dict(trained_weights(state))
         step = int(state.get("step", 0))
         print(f"fine-tuning from {args.init} (step {step})", flush=True)
     args.start_step = int(state["args"].get("start_step", 0)) if last.is_file() else step
@@ -216,8 +216,9 @@ def main() -> None:  # noqa: PLR0915
             state["args"]["start_step"] = args.start_step
             torch.save(state, args.checkpoints / "last.tmp")
             (args.checkpoints / "last.tmp").replace(last)
-            print(f"step {step} loss {np.mean(losses[-args.save_every:]):.3f} validation {acc:.3f} "
-                  f"(average {ema_acc:.3f}) synthetic {len(synth.labels)} {time.time() - t0:.0f}s", flush=True)
+            average = f" (average {ema_acc:.3f})" if ema is not None else ""
+            print(f"step {step} loss {np.mean(losses[-args.save_every:]):.3f} validation {acc:.3f}{average} "
+                  f"synthetic {len(synth.labels)} {time.time() - t0:.0f}s", flush=True)
 
 
 if __name__ == "__main__":
