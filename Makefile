@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: help setup setup-test setup-train demo test test-fast lint typecheck check docs docs-check bench-recognition train-reader clean
+.PHONY: help setup setup-test setup-train demo test test-fast lint typecheck check docs docs-check bench-recognition train-reader train-detector clean
 
 help:
 	@echo "make demo        install and run the demo (embedded SQLite, http://127.0.0.1:$(PORT)/)"
@@ -70,6 +70,12 @@ train-reader: setup-train
 	nice -n 10 $(BIN)/python -m training.train --init training/checkpoints/stage1/last.pt --steps 4500 \
 		--lr 6e-4 --warmup 100 --aug strong --real-share 0.5 --synth-shards 12 --threads 2
 	$(BIN)/python -m training.export
+
+# Train the plate detector (about 25 minutes on 2 cores; see models/plate_detector.md) and export it to
+# src/platekeeper/recognition/models/plate_detector.onnx. Re-running resumes from
+# training/checkpoints/detector.pt; delete it to start over.
+train-detector: setup-train
+	nice -n 10 $(BIN)/python -m training.detector --steps 3000 --threads 2
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -58,6 +58,14 @@ def rectify(image: Image, quad: Quad) -> Image:
     return np.asarray(out, dtype=np.uint8)
 
 
+def order_quad(pts: np.ndarray) -> np.ndarray:
+    """Four corners (a rotated rectangle's, as from ``cv2.boxPoints``) clockwise from top-left."""
+    xs = pts[np.argsort(pts[:, 0], kind="stable")]
+    left = xs[:2][np.argsort(xs[:2, 1], kind="stable")]
+    right = xs[2:][np.argsort(xs[2:, 1], kind="stable")]
+    return np.array([left[0], right[0], right[1], left[1]], dtype=np.float32)
+
+
 def overlap(a: Box, b: Box) -> float:
     """Intersection over the smaller box's area."""
     iw = min(a.x + a.w, b.x + b.w) - max(a.x, b.x)

@@ -1,7 +1,8 @@
 """Whole-image plate recognition: detect text lines, rectify, read, fuse readers, rank by syntax.
 
 Stages:
-1. a text Detector proposes lines (plates, or one line of a stacked plate);
+1. a Detector proposes lines (plates, or one line of a stacked plate): the project's plate
+   detector, then, only while no confident plate is found, the general text detector;
 2. each plate-like line is grown into a plate crop and rectified (deskew, perspective);
    small crops are upscaled by the reader's own input preparation;
 3. the primary Reader (the project's plate reader) reads every line in one batch;
@@ -294,17 +295,22 @@ def default_recognizer(threads: int | None = None) -> PlateRecognizer:
     n = threads if threads is not None else default_threads()
 
     def build() -> PlateRecognizer:
+        from platekeeper.recognition.plate_detector import PlateDetector
         from platekeeper.recognition.plate_reader import PlateReader
         from platekeeper.recognition.proposals import EdgePlateProposer
         from platekeeper.recognition.rapid import RapidDetector, RapidReader
 
-        detector = RapidDetector(n, max_side=480, min_side=320, thresh=0.2, box_thresh=0.3)
+        # The project's plate detector first (cheap, trained on plates); where it finds no confident
+        # plate, the general text detector at 480 px, then at 800 px, then edge proposals.
+        plates = PlateDetector(n)
+        text = RapidDetector(n, max_side=480, min_side=320, thresh=0.2, box_thresh=0.3)
         reader, ocr = PlateReader(n), RapidReader(n)
-        detector.load()
+        plates.load()
+        text.load()
         reader.load()
         ocr.load()
         options = RecognizerOptions(crops=PLATE_READER_CROPS)
-        fallbacks = (detector.resized(800, 800), EdgePlateProposer())
-        return OcrPlateRecognizer(detector, reader, options, fallback_detector=fallbacks, second_reader=ocr)
+        fallbacks = (text, text.resized(800, 800), EdgePlateProposer())
+        return OcrPlateRecognizer(plates, reader, options, fallback_detector=fallbacks, second_reader=ocr)
 
     return LazyRecognizer(build)

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from platekeeper.recognition.base import Box, Detector, Image, TextRegion
+from platekeeper.recognition.geometry import order_quad
 
 
 class EdgePlateProposer(Detector):
@@ -65,14 +66,7 @@ class EdgePlateProposer(Detector):
             return None
         (cx, cy), (rw, rh), angle = cv2.minAreaRect(contour)
         pts = cv2.boxPoints(((cx, cy), (rw, rh), angle)) * inv
-        quad = _clockwise(pts)
+        quad = order_quad(pts)
         box = Box(round(x * inv), round(y * inv), round(bw * inv), round(bh * inv))
         return TextRegion(box, tuple((float(px), float(py)) for px, py in quad), density)
 
-
-def _clockwise(pts: np.ndarray) -> np.ndarray:
-    """Four points ordered clockwise from top-left."""
-    xs = pts[np.argsort(pts[:, 0], kind="stable")]
-    left = xs[:2][np.argsort(xs[:2, 1], kind="stable")]
-    right = xs[2:][np.argsort(xs[2:, 1], kind="stable")]
-    return np.array([left[0], right[0], right[1], left[1]], dtype=np.float32)

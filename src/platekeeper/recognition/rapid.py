@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from platekeeper.recognition.base import Box, Detector, Image, Reader, TextRead, TextRegion
 from platekeeper.recognition.ctc import decode_folded
+from platekeeper.recognition.geometry import order_quad
 from platekeeper.recognition.session import LazySession
 
 DET_MODEL = "PP-OCRv6_det_small.onnx"
@@ -46,14 +47,6 @@ def _model_path(name: str, model_dir: Path | None) -> Path:
     if not path.is_file():
         raise ModelNotFoundError(f"OCR model file not found: {path}")
     return path
-
-
-def _order_quad(pts: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Order four points clockwise from top-left."""
-    xs = pts[np.argsort(pts[:, 0], kind="stable")]
-    left = xs[:2][np.argsort(xs[:2, 1], kind="stable")]
-    right = xs[2:][np.argsort(xs[2:, 1], kind="stable")]
-    return np.array([left[0], right[0], right[1], left[1]], dtype=np.float32)
 
 
 class RapidDetector(Detector):
@@ -141,7 +134,7 @@ class RapidDetector(Detector):
         pts = cv2.boxPoints(((cx, cy), (rw + 2 * dist, rh + 2 * dist), angle))
         pts[:, 0] = np.clip(pts[:, 0] * sx, 0, w - 1)
         pts[:, 1] = np.clip(pts[:, 1] * sy, 0, h - 1)
-        quad = _order_quad(pts.astype(np.float32))
+        quad = order_quad(pts.astype(np.float32))
         x0, y0 = np.floor(quad.min(axis=0)).astype(int)
         x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
         if x1 - x0 <= 3 or y1 - y0 <= 3:
