@@ -101,3 +101,22 @@ def test_text_detector_runs_only_when_the_plate_detector_finds_no_confident_plat
     assert text.calls == 0, "a confident plate from the first detector ends the search"
     assert [p.plate for p in _cascade(StubDetector([]), text).recognize(image)] == ["5XYZ999"]
     assert text.calls == 1, "nothing found: the next detector looks"
+
+
+def test_the_finer_pass_looks_only_at_images_the_first_pass_shrank() -> None:
+    coarse = PlateDetector(1, max_side=384, model_path=Path("unused.onnx"))
+    fine = coarse.finer(1024)
+    assert (fine.max_side, fine.only_above) == (1024, 384)
+    assert fine.input_size(1080, 1920) == (576, 1024)
+    assert fine.input_size(480, 640) == (480, 640)  # read at its own size, not shrunk to 384
+    assert fine.detect(np.zeros((300, 384, 3), np.uint8)) == []  # seen whole already: no model call
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (UCSD / "cars026.jpg").is_file(), reason="../shared/data/ucsd-stills not present")
+def test_the_finer_pass_finds_a_small_plate_in_a_large_frame(detector: PlateDetector) -> None:
+    photo = cv2.imread(str(UCSD / "cars026.jpg"))
+    frame = cv2.copyMakeBorder(photo, 480, 480, 640, 640, cv2.BORDER_REFLECT)  # 1920 x 1440, plate unchanged
+    truth = Box(264 + 640, 219 + 480, 76, 25)
+    assert not any(iou(r.box, truth) > 0.5 for r in detector.detect(frame)), "too small at 384 px"
+    assert any(iou(r.box, truth) > 0.5 for r in detector.finer(1024).detect(frame))

@@ -9,6 +9,7 @@ text-line quad, the same kind of region the pipeline grows into plate crops.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,9 @@ class PlateDetector(Detector):
     """Plate text lines from ``plate_detector.onnx``, most confident first.
 
     ``max_side`` bounds the network input (a 640 x 480 image is read at 384 x 288);
-    ``thresh`` is the map's threshold and ``box_thresh`` the least mean probability of a region."""
+    ``thresh`` is the map's threshold and ``box_thresh`` the least mean probability of a region.
+    ``only_above`` makes it look only at images whose longer side exceeds that many pixels (see
+    ``finer``)."""
 
     def __init__(
         self,
@@ -39,6 +42,7 @@ class PlateDetector(Detector):
         min_height: float = 3.0,
         limit: int = 8,
         model_path: Path | None = None,
+        only_above: int = 0,
     ) -> None:
         self._model = LazySession(model_path or MODEL_PATH, threads)
         self.max_side = max_side
@@ -46,6 +50,14 @@ class PlateDetector(Detector):
         self.box_thresh = box_thresh
         self.min_height = min_height  # of a region in input pixels
         self.limit = limit
+        self.only_above = only_above
+
+    def finer(self, max_side: int) -> PlateDetector:
+        """The same model (loaded once) at a larger input, for small plates in large frames; it looks
+        only at images larger than this detector's input, which this detector already saw whole."""
+        other = copy.copy(self)
+        other.max_side, other.only_above = max_side, self.max_side
+        return other
 
     def load(self) -> None:
         self._model.get()
@@ -66,6 +78,8 @@ class PlateDetector(Detector):
 
     def detect(self, image: Image) -> list[TextRegion]:
         if image.ndim != 3 or image.shape[0] < 16 or image.shape[1] < 16:
+            return []
+        if max(image.shape[:2]) <= self.only_above:
             return []
         h, w = image.shape[:2]
         prob = self.probability_map(image)
