@@ -17,7 +17,9 @@ import numpy as np
 from platekeeper.recognition.plate_input import INPUT_H, INPUT_W, to_gray
 from training.synth import demo_sample, sample
 
-CACHE = Path(__file__).resolve().parent / "cache" / "synth"
+# Versioned by the generator: shards of an older ``synth.py`` (other fonts, other draws) are not mixed in.
+# v2: the condensed fontpkg fonts.
+CACHE = Path(__file__).resolve().parent / "cache" / "synth-v2"
 
 
 def shrink(crop: np.ndarray) -> np.ndarray:

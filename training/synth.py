@@ -30,6 +30,28 @@ FONT_PACKAGES = {
     "font_fjallaone": ("FjallaOne-Regular.ttf",),
     "font_roboto": ("Roboto-Bold.ttf", "Roboto-Medium.ttf", "Roboto-Regular.ttf", "Roboto-Black.ttf"),
     "font_source_sans_pro": ("SourceSansPro-Bold.ttf", "SourceSansPro-Semibold.ttf", "SourceSansPro-Black.ttf"),
+    # Condensed gothics from the fontpkg packages (Google Fonts, SIL OFL): the family of the fonts plates
+    # are stamped in. More glyph shapes (W/M/H/N, O/D/Q, B/8) than the three families above alone.
+    "fontpkg_barlow_condensed": ("BarlowCondensed-Medium.ttf", "BarlowCondensed-SemiBold.ttf",
+                                 "BarlowCondensed-Bold.ttf"),
+    "fontpkg_fira_sans_condensed": ("FiraSansCondensed-Medium.ttf", "FiraSansCondensed-Bold.ttf"),
+    "fontpkg_ibm_plex_sans_condensed": ("IBMPlexSansCondensed-Medium.ttf", "IBMPlexSansCondensed-Bold.ttf"),
+    "fontpkg_saira_condensed": ("SairaCondensed-Medium.ttf", "SairaCondensed-Bold.ttf"),
+    "fontpkg_pt_sans_narrow": ("PT_Sans-Narrow-Web-Regular.ttf", "PT_Sans-Narrow-Web-Bold.ttf"),
+    "fontpkg_rajdhani": ("Rajdhani-SemiBold.ttf", "Rajdhani-Bold.ttf"),
+    "fontpkg_bebas_neue": ("BebasNeue-Regular.ttf",),
+    "fontpkg_anton": ("Anton-Regular.ttf",),
+    "fontpkg_share_tech": ("ShareTech-Regular.ttf",),
+}
+# Variable fonts: each at these weights (the ``wght`` axis), written "path@weight".
+VARIABLE_FONTS = {
+    "fontpkg_oswald": ("Oswald[wght].ttf", (400, 600)),
+    "fontpkg_roboto_condensed": ("RobotoCondensed[wght].ttf", (500, 750)),
+    "fontpkg_archivo_narrow": ("ArchivoNarrow[wght].ttf", (500, 700)),
+    "fontpkg_teko": ("Teko[wght].ttf", (450, 600)),
+    "fontpkg_alumni_sans": ("AlumniSans[wght].ttf", (600, 800)),
+    "fontpkg_sofia_sans": ("SofiaSans[wght].ttf", (600, 800)),
+    "fontpkg_league_spartan": ("LeagueSpartan[wght].ttf", (600,)),
 }
 DEBIAN_FONTS = Path("/usr/share/fonts/truetype/dejavu")
 DEBIAN_MAIN = ("DejaVuSansCondensed-Bold.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansMono-Bold.ttf")
@@ -56,6 +78,10 @@ def font_paths() -> tuple[tuple[str, ...], tuple[str, ...]]:
         italic = folder / "Roboto-BoldItalic.ttf"
         if italic.is_file():
             script.append(str(italic))
+    for pkg, (name, weights) in VARIABLE_FONTS.items():
+        folder = _package_dir(pkg)
+        if folder is not None and (folder / name).is_file():
+            main += [f"{folder / name}@{w}" for w in weights]
     main += [str(DEBIAN_FONTS / n) for n in DEBIAN_MAIN if (DEBIAN_FONTS / n).is_file()]
     script += [str(DEBIAN_FONTS / n) for n in DEBIAN_SCRIPT if (DEBIAN_FONTS / n).is_file()]
     if not main:
@@ -63,9 +89,14 @@ def font_paths() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(sorted(main)), tuple(sorted(script or main))
 
 
-@lru_cache(maxsize=64)
-def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(path, size)
+@lru_cache(maxsize=256)
+def _font(spec: str, size: int) -> ImageFont.FreeTypeFont:
+    """A font of ``font_paths``: a file, or "file@weight" for a variable font at that weight."""
+    path, _, weight = spec.partition("@")
+    font = ImageFont.truetype(path, size)
+    if weight:
+        font.set_variation_by_axes([int(weight)])
+    return font
 
 
 # --- plate strings ---------------------------------------------------------------------------
