@@ -45,14 +45,15 @@ def normalise(batch: np.ndarray) -> torch.Tensor:
 class Synthetic:
     """The rendered shards, reloaded as the renderer adds more."""
 
-    def __init__(self, max_shards: int = 0) -> None:
+    def __init__(self, max_shards: int = 0, folder: Path = CACHE) -> None:
         self.max_shards = max_shards  # of the general (non-demo) shards; 0: all
+        self.folder = folder
         self.seen: set[Path] = set()
         self.images = np.zeros((0, INPUT_H, INPUT_W), np.uint8)
         self.labels: list[str] = []
 
     def refresh(self) -> None:
-        paths = sorted(p for p in CACHE.glob("shard-*.npz") if ".tmp" not in p.name)
+        paths = sorted(p for p in self.folder.glob("shard-*.npz") if ".tmp" not in p.name)
         if self.max_shards:
             general = [p for p in paths if "demo" not in p.name][: self.max_shards]
             paths = general + [p for p in paths if "demo" in p.name]
@@ -115,8 +116,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--device", default="cpu", help="cpu, or cuda (same recipe, faster)")
     parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS)
     parser.add_argument("--synth-shards", type=int, default=0, help="use the first N general shards (0: all)")
+    parser.add_argument("--synth-dir", type=Path, default=CACHE, help="the rendered shards (training.render)")
     parser.add_argument("--init", type=Path, help="fine-tune: start from this checkpoint's weights (its step too)")
     parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--bf16", action="store_true",
+                        help="bfloat16 autocast and channels-last convolutions (CPUs with AVX-512 BF16, or CUDA)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--ema", type=float, default=0.0,
                         help="also keep an exponential moving average of the weights with this decay (0.998: "
@@ -137,10 +141,14 @@ def make_batch(
     return normalise(np.stack(imgs)), labels
 
 
-def ctc_loss(model: nn.Module, ctc: nn.CTCLoss, x: torch.Tensor, labels: list[str]) -> torch.Tensor:
+def ctc_loss(model: nn.Module, ctc: nn.CTCLoss, x: torch.Tensor, labels: list[str], bf16: bool = False) -> torch.Tensor:
     targets = torch.tensor([INDEX[c] for s in labels for c in s if c in INDEX], dtype=torch.long)
     target_lengths = torch.tensor([sum(c in INDEX for c in s) for s in labels], dtype=torch.long)
-    logp = model(x).float().log_softmax(-1).transpose(0, 1).cpu()  # T, N, C
+    # bfloat16 autocast (``--bf16``): about twice as fast on CPUs with AVX-512 BF16; the weights, the
+    # optimiser and the loss stay float32.
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+        out = model(x.contiguous(memory_format=torch.channels_last) if bf16 else x)
+    logp = out.float().log_softmax(-1).transpose(0, 1).cpu()  # T, N, C
     input_lengths = torch.full((len(labels),), logp.shape[0], dtype=torch.long)
     loss: torch.Tensor = ctc(logp, targets, input_lengths, target_lengths)
     return loss
@@ -153,6 +161,8 @@ def main() -> None:  # noqa: PLR0915
     args.checkpoints.mkdir(parents=True, exist_ok=True)
 
     model = build(args.arch).to(args.device)
+    if args.bf16:
+        model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     rng = np.random.default_rng(args.seed)
@@ -178,7 +188,7 @@ def main() -> None:  # noqa: PLR0915
     if ema is not None and last.is_file() and state.get("ema"):
         ema.module.load_state_dict(state["ema"])
         ema.n_averaged.fill_(max(1, step))  # not 0: the first update would overwrite the average
-    synth = Synthetic(args.synth_shards)
+    synth = Synthetic(args.synth_shards, args.synth_dir)
     synth.refresh()
     reals = data.load_training_reals(exclude_val=args.val)
     weights = np.array([3.0 if r.tight_text else 1.0 for r in reals])
@@ -193,7 +203,7 @@ def main() -> None:  # noqa: PLR0915
         if step % 200 == 0:
             synth.refresh()
         x, labels = make_batch(rng, synth, reals, weights, args.batch, args.real_share, args.aug == "strong")
-        loss = ctc_loss(model, ctc, x.to(args.device), labels)
+        loss = ctc_loss(model, ctc, x.to(args.device), labels, args.bf16)
         opt.zero_grad()
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
