@@ -90,3 +90,13 @@ def test_stopwords(word: str) -> None:
 @pytest.mark.parametrize("plate", ["7ABC123", "ABC1234", "BMW123", "LOVE"])
 def test_plates_are_not_stopwords(plate: str) -> None:
     assert not syntax.is_stopword(plate)
+
+
+def test_free_form_word_keeps_its_letters_i_and_o() -> None:
+    # A vanity word read confidently as letters stays letters: 0 and 1 in free-form text earn no bonus.
+    assert syntax.format_prior("F1LMRN") == syntax.format_prior("FILMRN")
+    assert plate_candidates("FILMRN", 0.9, (0.9,) * 6)[0].plate == "FILMRN"
+    assert plate_candidates("ROCKERS", 0.9, (0.9,) * 7)[0].plate == "ROCKERS"
+    # Other digits still mark mixed text as more plate-like than a word, and formats still decide.
+    assert syntax.format_prior("AB12C3") > syntax.format_prior("ABCDEF")
+    assert plate_candidates("7ABCI23", 0.9, (0.9,) * 7)[0].plate == "7ABC123"

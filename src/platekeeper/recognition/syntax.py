@@ -296,9 +296,19 @@ def _formats_for_shape(shape: str) -> tuple[PlateFormat, ...]:
     return tuple(f for f in FORMATS if f.fits(shape))
 
 
+_OTHER_DIGIT = re.compile(r"[2-9]")
+
+
 def format_prior(text: str) -> float:
     """How plate-like the *syntax* of ``text`` is: 1.0 for the preferred format, lower otherwise."""
-    return _prior_for_shape(_shape(text))
+    shape = _shape(text)
+    if not _formats_for_shape(shape) and "A" in shape and "0" in shape and not _OTHER_DIGIT.search(text):
+        # Free-form text whose only digits are 0 and 1 (drawn like O and I): the syntax cannot tell
+        # "R0CKERS" from "ROCKERS", so both get the letters' prior and the reader decides. A bonus for
+        # mixing in digits would turn vanity words into "F1LMRN"; the labelled crops' free-form plates
+        # are letters only 13 times and letters with 0/1 6 times.
+        shape = shape.replace("0", "A")
+    return _prior_for_shape(shape)
 
 
 @lru_cache(maxsize=4096)
