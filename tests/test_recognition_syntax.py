@@ -92,6 +92,7 @@ def test_plates_are_not_stopwords(plate: str) -> None:
     assert not syntax.is_stopword(plate)
 
 
+@pytest.mark.req("CAP-1")
 def test_free_form_word_keeps_its_letters_i_and_o() -> None:
     # A vanity word read confidently as letters stays letters: 0 and 1 in free-form text earn no bonus.
     assert syntax.format_prior("F1LMRN") == syntax.format_prior("FILMRN")
