@@ -23,6 +23,7 @@ def test_normalise(raw: str, expected: str) -> None:
         ("1A23456", "us-ca"),
         ("A12BCD", "us-nj"),
         ("ABC1D23", "br"),
+        ("T683465C", "us-ny"),  # a New York TLC (for-hire) plate
         ("ABC1234", None),  # many states share this series
         ("HELLO", None),
     ],

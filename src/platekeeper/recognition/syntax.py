@@ -67,6 +67,7 @@ FORMATS: tuple[PlateFormat, ...] = (
     PlateFormat("DLLLDD", ("us-ma",), 0.88, "MA: 1ABC23"),
     PlateFormat("DDDLDDD", ("us-nv",), 0.88, "NV: 123A456"),
     PlateFormat("LLLDDDL", ("us-nh",), 0.85, ""),
+    PlateFormat("LDDDDDDL", ("us-ny",), 0.88, "NY for-hire vehicles (TLC): T123456C"),
     PlateFormat("DDDDDD", ("us",), 0.82, "numeric series (RI, HI, ...)"),
     PlateFormat("LLDLDDD", ("us-tx",), 0.85, "older TX: AB1C234"),
     # Foreign formats that readers elsewhere will meet (kept modest; no preference over US)
