@@ -119,6 +119,25 @@ def load_training_reals(exclude_val: bool = False) -> list[Real]:
     return out
 
 
+def rarity_factors(labels: list[str], power: float, cap: float = 4.0) -> NDArray[np.float64]:
+    """Per label, how much more often to draw it: (median symbol count / count of its rarest symbol) ** power.
+
+    The real crops are mostly New York plates, whose letters are far from uniform (216 training crops hold
+    an M, 61 a W, 10 an O), and the reader's worst confusions are rare letters read as common look-alikes
+    (W as M, H or N). Drawing crops with rare symbols more often evens that out; ``cap`` keeps a handful of
+    crops (the letter O, say) from dominating a batch. ``power`` 0 gives 1 everywhere.
+    """
+    counts: dict[str, int] = {}
+    for label in labels:
+        for c in set(label):
+            counts[c] = counts.get(c, 0) + 1
+    if not counts or power <= 0:
+        return np.ones(len(labels))
+    median = float(np.median(list(counts.values())))
+    factors = [max(((median / counts[c]) ** power for c in set(label)), default=1.0) for label in labels]
+    return np.clip(np.array(factors), 1.0, cap)
+
+
 def augment_real(rng: np.random.Generator, real: Real, strong: bool = False) -> U8:  # noqa: C901, PLR0915
     """A jittered crop of a real plate: margins, a little rotation, light and blur.
 

@@ -122,6 +122,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--bf16", action="store_true",
                         help="bfloat16 autocast and channels-last convolutions (CPUs with AVX-512 BF16, or CUDA)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--balance", type=float, default=0.0,
+                        help="draw real crops holding rare symbols more often (data.rarity_factors power; 0: off)")
     parser.add_argument("--ema", type=float, default=0.0,
                         help="also keep an exponential moving average of the weights with this decay (0.998: "
                              "about the last 500 steps); it is what is evaluated, saved for export and fine-tuned")
@@ -192,6 +194,7 @@ def main() -> None:  # noqa: PLR0915
     synth.refresh()
     reals = data.load_training_reals(exclude_val=args.val)
     weights = np.array([3.0 if r.tight_text else 1.0 for r in reals])
+    weights *= data.rarity_factors([r.label for r in reals], args.balance)
     weights /= weights.sum()
     val_x, val_y = validation() if args.val else (np.zeros((0, INPUT_H, INPUT_W), np.uint8), [])
     n_params = sum(p.numel() for p in model.parameters())
