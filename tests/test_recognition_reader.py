@@ -60,3 +60,14 @@ def test_label_fixes_touch_training_crops_only() -> None:
     labels = {p.relative_to(data.CROPS).as_posix(): plate for p, plate in data.crop_rows()}
     for path in fixes:
         assert path in labels and not data.crops_held_out(labels[path])
+
+
+def test_rarity_factors_draw_rare_symbols_more_often() -> None:
+    """``train.py --balance``: a crop holding a rare letter is drawn more often, capped; power 0 is off."""
+    data = pytest.importorskip("training.data")
+    labels = ["AB1", "AB1", "AB1", "AB1", "ABW", "ABW", "ABC", ""]  # A, B: 7 labels; 1: 4; W: 2; C: 1
+    factors = data.rarity_factors(labels, 1.0, cap=3.0)
+    assert list(factors[:4]) == [1.0] * 4 and factors[7] == 1.0  # only common symbols, or none
+    assert factors[4] == factors[5] == 2.0  # median count 4 over W's 2
+    assert factors[6] == 3.0  # C: 4 over 1, capped
+    assert list(data.rarity_factors(labels, 0.0)) == [1.0] * len(labels)
