@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,10 +128,7 @@ def rarity_factors(labels: list[str], power: float, cap: float = 4.0) -> NDArray
     (W as M, H or N). Drawing crops with rare symbols more often evens that out; ``cap`` keeps a handful of
     crops (the letter O, say) from dominating a batch. ``power`` 0 gives 1 everywhere.
     """
-    counts: dict[str, int] = {}
-    for label in labels:
-        for c in set(label):
-            counts[c] = counts.get(c, 0) + 1
+    counts = Counter(c for label in labels for c in set(label))  # labels holding each symbol
     if not counts or power <= 0:
         return np.ones(len(labels))
     median = float(np.median(list(counts.values())))
