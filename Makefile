@@ -61,8 +61,8 @@ setup-train: $(BIN)/python
 # Train the plate reader from scratch on a 2-core machine (about 65 minutes idle, 2–3 h when shared; see the
 # model card), then export it to src/platekeeper/recognition/models/plate_reader.onnx. Stage 1 trains the
 # `wide` network from scratch (4,500 steps, averaged weights), stage 2 fine-tunes it with 70% real crops and
-# their strong augmentation to step 7,000. Re-running resumes from the checkpoints (training/checkpoints/stage1/, training/checkpoints/);
-# `rm -rf training/checkpoints training/cache` starts over.
+# their strong augmentation to step 7,000. Re-running resumes from the checkpoints (training/checkpoints/stage1/,
+# training/checkpoints/); `rm -rf training/checkpoints training/cache` starts over.
 train-reader: setup-train
 	nice -n 10 $(BIN)/python -m training.render --shards 60 --jobs 2
 	nice -n 10 $(BIN)/python -m training.render --demo --shards 6 --jobs 2
