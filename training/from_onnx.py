@@ -1,4 +1,4 @@
-"""Recover a PyTorch checkpoint of the base-size reader from the shipped ONNX model.
+"""Recover a PyTorch checkpoint of the reader (either size in ``ARCHS``) from the shipped ONNX model.
 
     python -m training.from_onnx [--model PATH.onnx] [--out training/checkpoints/start.pt]
 
@@ -27,10 +27,21 @@ from training.render import shrink
 from training.train import CHECKPOINTS, normalise
 
 
-def convert(model_path: Path) -> nn.Module:
+def arch_of(graph: onnx.GraphProto) -> str:
+    """The named size whose convolution widths the graph has (the export keeps no name)."""
+    init = {i.name: i.dims[0] for i in graph.initializer}
+    widths = tuple(init[n.input[1]] for n in graph.node if n.op_type == "Conv")
+    for name, spec in ARCHS.items():
+        if tuple(spec["channels"]) == widths:  # type: ignore[arg-type]
+            return name
+    raise SystemExit(f"no reader size has convolution widths {widths}")
+
+
+def convert(model_path: Path) -> tuple[nn.Module, str]:
     graph = onnx.load(str(model_path)).graph
     init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-    model = build("base")
+    arch = arch_of(graph)
+    model = build(arch)
     convs = [n for n in graph.node if n.op_type == "Conv"]
     bns = [m for m in model.features if isinstance(m, nn.BatchNorm2d)]
     torch_convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
@@ -74,7 +85,7 @@ def convert(model_path: Path) -> nn.Module:
             bn.bias.copy_(mu + b)
             bn.running_mean.copy_(mu)
             bn.running_var.copy_(var)
-    return model
+    return model, arch
 
 
 def main() -> None:
@@ -82,7 +93,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=MODEL_PATH)
     parser.add_argument("--out", type=Path, default=CHECKPOINTS / "start.pt")
     args = parser.parse_args()
-    model = convert(args.model)
+    model, arch = convert(args.model)
     import onnxruntime as ort
 
     x = np.random.default_rng(1).normal(size=(4, 1, 48, 128)).astype(np.float32)
@@ -96,8 +107,8 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = onnx.load(str(args.model)).metadata_props
     step = int(next((p.value for p in meta if p.key == "step"), "0") or 0)
-    torch.save({"model": model.state_dict(), "arch": ARCHS["base"], "step": step}, args.out)
-    print(f"wrote {args.out} (from {args.model}, step {step})")
+    torch.save({"model": model.state_dict(), "arch": ARCHS[arch], "step": step}, args.out)
+    print(f"wrote {args.out} ({arch}, from {args.model}, step {step})")
 
 
 if __name__ == "__main__":
