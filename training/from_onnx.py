@@ -27,10 +27,8 @@ from training.render import shrink
 from training.train import CHECKPOINTS, normalise
 
 
-def arch_of(graph: onnx.GraphProto) -> str:
-    """The named size whose convolution widths the graph has (the export keeps no name)."""
-    init = {i.name: i.dims[0] for i in graph.initializer}
-    widths = tuple(init[n.input[1]] for n in graph.node if n.op_type == "Conv")
+def arch_of(widths: tuple[int, ...]) -> str:
+    """The named size with these convolution widths (the export keeps no name)."""
     for name, spec in ARCHS.items():
         if tuple(spec["channels"]) == widths:  # type: ignore[arg-type]
             return name
@@ -40,9 +38,9 @@ def arch_of(graph: onnx.GraphProto) -> str:
 def convert(model_path: Path) -> tuple[nn.Module, str]:
     graph = onnx.load(str(model_path)).graph
     init = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-    arch = arch_of(graph)
-    model = build(arch)
     convs = [n for n in graph.node if n.op_type == "Conv"]
+    arch = arch_of(tuple(int(init[n.input[1]].shape[0]) for n in convs))
+    model = build(arch)
     bns = [m for m in model.features if isinstance(m, nn.BatchNorm2d)]
     torch_convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
     folded_bias = []
