@@ -71,3 +71,36 @@ def test_rarity_factors_draw_rare_symbols_more_often() -> None:
     assert factors[4] == factors[5] == 2.0  # median count 4 over W's 2
     assert factors[6] == 3.0  # C: 4 over 1, capped
     assert list(data.rarity_factors(labels, 0.0)) == [1.0] * len(labels)
+
+
+def _scores(path: list[int], steps: int = 32) -> np.ndarray:
+    """(steps, classes) scores whose best path is ``path`` (class indices, 0 the blank), then blanks."""
+    probs = np.full((steps, len(ALPHABET) + 1), 0.01, np.float32)
+    for t, k in enumerate(path + [0] * (steps - len(path))):
+        probs[t, k] = 0.9
+    return probs
+
+
+def test_splice_cuts_between_characters_and_joins_two_real_crops() -> None:
+    """``train.py --splice``: cuts come from the best CTC path, halfway between characters' columns; a crop
+    the path misreads is not cut; a spliced crop is ``a``'s left part and ``b``'s right part, labelled so."""
+    data = pytest.importorskip("training.data")
+    splice = pytest.importorskip("training.splice")
+    a_, b_, one = ALPHABET.index("A") + 1, ALPHABET.index("B") + 1, ALPHABET.index("1") + 1
+    # A in columns 2-3, B in 8, 1 in 12 (a repeat after a blank is a second character)
+    probs = _scores([0, 0, a_, a_, 0, 0, 0, 0, b_, 0, 0, 0, one])
+    assert splice.character_cuts(probs, "AB1") == ((4 + 8) / 2 / 32, (9 + 12) / 2 / 32)
+    assert splice.character_cuts(probs, "AB7") is None and splice.character_cuts(probs, "AB") is None
+    left = np.full((40, 100, 3), 50, np.uint8)
+    right = np.full((20, 100, 3), 200, np.uint8)  # half the height: scaled to 40 rows, 200 columns
+    a = data.Real(left, (0, 0, 100, 40), "ABCD", False, "NEWYORK")
+    b = data.Real(right, (0, 0, 100, 20), "WXYZ", False, "NEWYORK")
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        out = splice.splice(rng, a, (0.25, 0.5, 0.75), b, (0.25, 0.5, 0.75))
+        n_left = len(out.label) - len(out.label.lstrip("ABCD"))
+        assert out.label[:n_left] == "ABCD"[:n_left] and "WXYZ".endswith(out.label[n_left:])
+        assert 4 <= len(out.label) <= 8 and out.image.shape[0] == 40 and out.box == (0, 0, out.image.shape[1], 40)
+        assert out.image.shape[1] == 25 * n_left + round(200 * (len(out.label) - n_left) / 4)
+        assert out.image[:, : 25 * n_left].max() == 50  # a's part untouched; b's light matched to a's
+        assert abs(float(out.image[:, 25 * n_left :].mean()) - 50) < 1

@@ -80,6 +80,7 @@ class Real:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the labelled plate inside ``image``
     label: str
     tight_text: bool  # the box hugs the characters (ucsd) rather than the whole plate (crops)
+    source: str = ""  # where it comes from: a us-plate-crops folder (a state) or "ucsd-stills"
 
 
 LABEL_FIXES = Path(__file__).resolve().parent / "label_fixes.tsv"
@@ -105,7 +106,7 @@ def load_training_reals(exclude_val: bool = False) -> list[Real]:
             img = cv2.imread(str(path))
             if img is not None:
                 label = fixes.get(path.relative_to(CROPS).as_posix(), plate)
-                out.append(Real(img, (0, 0, img.shape[1], img.shape[0]), label, False))
+                out.append(Real(img, (0, 0, img.shape[1], img.shape[0]), label, False, path.parent.name))
     if STILLS.is_dir():
         for path, plate, (x0, y0, x1, y1) in still_rows():
             if not stills_trained_on(plate):
@@ -116,7 +117,8 @@ def load_training_reals(exclude_val: bool = False) -> list[Real]:
             h = y1 - y0
             cx0, cy0 = max(0, x0 - 2 * h), max(0, y0 - 2 * h)
             cx1, cy1 = min(img.shape[1], x1 + 2 * h), min(img.shape[0], y1 + 2 * h)
-            out.append(Real(img[cy0:cy1, cx0:cx1].copy(), (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0), plate, True))
+            out.append(Real(img[cy0:cy1, cx0:cx1].copy(), (x0 - cx0, y0 - cy0, x1 - cx0, y1 - cy0), plate, True,
+                            "ucsd-stills"))
     return out
 
 

@@ -28,6 +28,7 @@ from training import data
 from training.evaluate import greedy, split_rows
 from training.model import ARCHS, build, trained_weights
 from training.render import CACHE, shrink
+from training.splice import Splicer, character_cuts
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 STEPS = 2900  # stage 1 of the recipe (make train-reader); stage 2 fine-tunes to 4,500
@@ -124,6 +125,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--balance", type=float, default=0.0,
                         help="draw real crops holding rare symbols more often (data.rarity_factors power; 0: off)")
+    parser.add_argument("--splice", type=float, default=0.0,
+                        help="this share of the real crops in a batch are two real crops spliced between characters "
+                             "(training/splice.py); the cuts come from the starting model, so it needs --init")
     parser.add_argument("--ema", type=float, default=0.0,
                         help="also keep an exponential moving average of the weights with this decay (0.998: "
                              "about the last 500 steps); it is what is evaluated, saved for export and fine-tuned")
@@ -132,15 +136,32 @@ def parse_args() -> argparse.Namespace:
 
 def make_batch(
     rng: np.random.Generator, synth: Synthetic, reals: list[data.Real], weights: np.ndarray, batch: int, share: float,
-    strong: bool = False,
+    strong: bool = False, splicer: Splicer | None = None, splice_share: float = 0.0,
 ) -> tuple[torch.Tensor, list[str]]:
-    """Synthetic crops drawn from the shards, real crops augmented afresh."""
+    """Synthetic crops drawn from the shards, real crops (some of them spliced pairs) augmented afresh."""
     n_real = round(batch * share)
+    n_spliced = round(n_real * splice_share) if splicer is not None else 0
     imgs, labels = synth.draw(rng, batch - n_real)
-    for i in rng.choice(len(reals), n_real, p=weights):
-        imgs.append(shrink(data.augment_real(rng, reals[i], strong)))
-        labels.append(reals[i].label)
+    chosen = [reals[i] for i in rng.choice(len(reals), n_real - n_spliced, p=weights)]
+    chosen += [splicer.draw(rng) for _ in range(n_spliced)] if splicer is not None else []
+    for real in chosen:
+        imgs.append(shrink(data.augment_real(rng, real, strong)))
+        labels.append(real.label)
     return normalise(np.stack(imgs)), labels
+
+
+def splice_cuts(model: nn.Module, reals: list[data.Real], device: str = "cpu") -> list[tuple[float, ...] | None]:
+    """Where the model, as it is, would cut each real crop between characters (``splice.character_cuts``)."""
+    model.eval()
+    cuts: list[tuple[float, ...] | None] = []
+    with torch.no_grad():
+        for i in range(0, len(reals), 128):
+            part = reals[i : i + 128]
+            x = normalise(np.stack([shrink(r.image) for r in part]))
+            probs = torch.softmax(model(x.to(device)), -1).cpu().numpy()
+            cuts += [character_cuts(p, r.label) if not r.tight_text else None for p, r in zip(probs, part, strict=True)]
+    model.train()
+    return cuts
 
 
 def ctc_loss(model: nn.Module, ctc: nn.CTCLoss, x: torch.Tensor, labels: list[str], bf16: bool = False) -> torch.Tensor:
@@ -156,6 +177,20 @@ def ctc_loss(model: nn.Module, ctc: nn.CTCLoss, x: torch.Tensor, labels: list[st
     return loss
 
 
+def make_splicer(
+    args: argparse.Namespace, model: nn.Module, reals: list[data.Real], saved: list[tuple[float, ...] | None] | None
+) -> Splicer | None:
+    """The splicer of ``--splice``: cuts where the starting model reads the characters; a resumed run keeps
+    the cuts it started with (``saved``)."""
+    if args.splice <= 0:
+        return None
+    if saved is None and not args.init:
+        raise SystemExit("--splice needs --init: the cuts come from a trained model")
+    splicer = Splicer(reals, saved if saved is not None else splice_cuts(model, reals, args.device))
+    print(f"splicing: {len(splicer)} crops can be cut", flush=True)
+    return splicer
+
+
 def main() -> None:  # noqa: PLR0915
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -169,9 +204,11 @@ def main() -> None:  # noqa: PLR0915
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     rng = np.random.default_rng(args.seed)
     step = 0
+    saved_cuts = None  # a resumed --splice run's cuts
     last = args.checkpoints / "last.pt"
     if last.is_file():
         state = torch.load(last, weights_only=False, map_location=args.device)
+        saved_cuts = state.get("splice_cuts")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step = state["step"]
@@ -196,6 +233,7 @@ def main() -> None:  # noqa: PLR0915
     weights = np.array([3.0 if r.tight_text else 1.0 for r in reals])
     weights *= data.rarity_factors([r.label for r in reals], args.balance)
     weights /= weights.sum()
+    splicer = make_splicer(args, model, reals, saved_cuts)
     val_x, val_y = validation() if args.val else (np.zeros((0, INPUT_H, INPUT_W), np.uint8), [])
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{args.arch} ({n_params / 1e6:.2f} M parameters), synthetic {len(synth.labels)}, real {len(reals)}, "
@@ -205,7 +243,8 @@ def main() -> None:  # noqa: PLR0915
     while step < args.steps:
         if step % 200 == 0:
             synth.refresh()
-        x, labels = make_batch(rng, synth, reals, weights, args.batch, args.real_share, args.aug == "strong")
+        x, labels = make_batch(rng, synth, reals, weights, args.batch, args.real_share, args.aug == "strong",
+                               splicer, args.splice)
         loss = ctc_loss(model, ctc, x.to(args.device), labels, args.bf16)
         opt.zero_grad()
         loss.backward()
@@ -223,6 +262,7 @@ def main() -> None:  # noqa: PLR0915
             state = {"model": {k: v.cpu() for k, v in model.state_dict().items()}, "opt": opt.state_dict(),
                      "step": step, "rng": rng.bit_generator.state, "arch": ARCHS[args.arch],
                      "args": {k: str(v) for k, v in vars(args).items()}, "val_acc": acc}
+            state["splice_cuts"] = None if splicer is None else list(splicer.cuts)
             if ema is not None:
                 state["ema"] = {k: v.cpu() for k, v in ema.module.state_dict().items()}
                 state["ema_val_acc"] = ema_acc
