@@ -70,7 +70,10 @@ train-reader: setup-train
 		--checkpoints training/checkpoints/stage1
 	nice -n 10 $(BIN)/python -m training.train --init training/checkpoints/stage1/last.pt --steps 7000 \
 		--lr 6e-4 --warmup 100 --aug strong --arch wide --ema 0.998 --real-share 0.7 --seed 8 --threads 2
-	$(BIN)/python -m training.export
+	nice -n 10 $(BIN)/python -m training.train --init training/checkpoints/last.pt --steps 9000 --lr 6e-4 \
+		--warmup 100 --aug strong --arch wide --ema 0.998 --real-share 0.7 --splice 0.5 --seed 11 --threads 2 \
+		--checkpoints training/checkpoints/stage3
+	$(BIN)/python -m training.export --checkpoint training/checkpoints/stage3/last.pt
 
 # Train the plate detector (about 25 minutes on 2 cores; see models/plate_detector.md) and export it to
 # src/platekeeper/recognition/models/plate_detector.onnx. Re-running resumes from
