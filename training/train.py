@@ -1,7 +1,7 @@
 """Train the plate reader (CTC) on synthetic shards plus the real training splits.
 
     python -m training.train [--steps N] [--batch B] [--threads T] [--aug strong] [--init CKPT] [--val]
-                             [--arch base|wide] [--ema DECAY]
+                             [--arch base|wide] [--ema DECAY] [--splice SHARE]
 
 Resumes from training/checkpoints/last.pt when it exists (the step, optimiser, schedule
 and random state are saved every ``--save-every`` steps). With ``--val`` the validation part
