@@ -54,7 +54,7 @@ class Splicer:
         self.cuts = cuts
         by_source: dict[str, list[int]] = defaultdict(list)
         for i, (real, c) in enumerate(zip(reals, cuts, strict=True)):
-            if c is not None and not real.tight_text:  # whole-plate crops only: the cut is across the image
+            if c is not None:  # only whole-plate crops have cuts (``train.splice_cuts``)
                 by_source[real.source].append(i)
         self.by_source = {s: idx for s, idx in by_source.items() if len(idx) >= 2}
         self.sources = sorted(self.by_source)

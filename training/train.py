@@ -151,15 +151,19 @@ def make_batch(
 
 
 def splice_cuts(model: nn.Module, reals: list[data.Real], device: str = "cpu") -> list[tuple[float, ...] | None]:
-    """Where the model, as it is, would cut each real crop between characters (``splice.character_cuts``)."""
+    """Where the model, as it is, would cut each real crop between characters (``splice.character_cuts``);
+    None for the crops that are not cut: misread ones, and tight-text boxes inside a larger image (a cut is a
+    fraction of the whole image's width)."""
+    whole = [i for i, r in enumerate(reals) if not r.tight_text]
+    cuts: list[tuple[float, ...] | None] = [None] * len(reals)
     model.eval()
-    cuts: list[tuple[float, ...] | None] = []
     with torch.no_grad():
-        for i in range(0, len(reals), 128):
-            part = reals[i : i + 128]
-            x = normalise(np.stack([shrink(r.image) for r in part]))
+        for start in range(0, len(whole), 128):
+            part = whole[start : start + 128]
+            x = normalise(np.stack([shrink(reals[i].image) for i in part]))
             probs = torch.softmax(model(x.to(device)), -1).cpu().numpy()
-            cuts += [character_cuts(p, r.label) if not r.tight_text else None for p, r in zip(probs, part, strict=True)]
+            for i, p in zip(part, probs, strict=True):
+                cuts[i] = character_cuts(p, reals[i].label)
     model.train()
     return cuts
 
