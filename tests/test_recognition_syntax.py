@@ -21,6 +21,7 @@ def test_normalise(raw: str, expected: str) -> None:
     [
         ("7ABC123", "us-ca"),
         ("1A23456", "us-ca"),
+        ("123ABC4", "us-ca"),  # California's passenger series since 2026
         ("A12BCD", "us-nj"),
         ("ABC1D23", "br"),
         ("T683465C", "us-ny"),  # a New York TLC (for-hire) plate
@@ -102,3 +103,10 @@ def test_free_form_word_keeps_its_letters_i_and_o() -> None:
     # Other digits still mark mixed text as more plate-like than a word, and formats still decide.
     assert syntax.format_prior("AB12C3") > syntax.format_prior("ABCDEF")
     assert plate_candidates("7ABCI23", 0.9, (0.9,) * 7)[0].plate == "7ABC123"
+
+
+def test_california_2026_series_pulls_a_doubtful_digit_to_a_letter() -> None:
+    # 123ABC4: positions 4-6 are letters, so a doubtful 8 there is the B it looks like.
+    cands = plate_candidates("123A8C4", 0.9, (0.99, 0.99, 0.99, 0.99, 0.55, 0.99, 0.99))
+    assert cands[0].plate == "123ABC4"
+    assert syntax.format_prior("123ABC4") == 1.0

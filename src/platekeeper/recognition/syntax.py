@@ -51,7 +51,9 @@ MULTI_7 = ("us-ny", "us-pa", "us-tx", "us-wa", "us-az", "us-ga", "us-nc", "us-oh
 
 FORMATS: tuple[PlateFormat, ...] = (
     # California (the home market: highest priors)
-    PlateFormat("DLLLDDD", CA, 1.00, "CA passenger since 1980: 1ABC234"),
+    PlateFormat("DLLLDDD", CA, 1.00, "CA passenger 1980-2026: 1ABC234"),
+    # The DMV's next passenger series once 9ZZZ999 was issued (2026): the 1980 one reversed.
+    PlateFormat("DDDLLLD", CA, 1.00, "CA passenger since 2026: 123ABC4"),
     PlateFormat("DLDDDDD", CA, 0.97, "CA commercial: 1A23456"),
     PlateFormat("DDDDDLD", CA, 0.95, "CA commercial: 12345A1"),
     PlateFormat("DLLDDDD", CA, 0.93, "CA trailer / dealer-like: 1AB2345"),
