@@ -105,6 +105,7 @@ def test_free_form_word_keeps_its_letters_i_and_o() -> None:
     assert plate_candidates("7ABCI23", 0.9, (0.9,) * 7)[0].plate == "7ABC123"
 
 
+@pytest.mark.req("CAP-1")
 def test_california_2026_series_pulls_a_doubtful_digit_to_a_letter() -> None:
     # 123ABC4: positions 4-6 are letters, so a doubtful 8 there is the B it looks like.
     cands = plate_candidates("123A8C4", 0.9, (0.99, 0.99, 0.99, 0.99, 0.55, 0.99, 0.99))
