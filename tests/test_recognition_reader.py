@@ -104,3 +104,62 @@ def test_splice_cuts_between_characters_and_joins_two_real_crops() -> None:
         assert out.image.shape[1] == 25 * n_left + round(200 * (len(out.label) - n_left) / 4)
         assert out.image[:, : 25 * n_left].max() == 50  # a's part untouched; b's light matched to a's
         assert abs(float(out.image[:, 25 * n_left :].mean()) - 50) < 1
+
+
+def test_settled_cuts_move_into_the_gap_between_characters() -> None:
+    """``train.py --settle-cuts`` / ``--splice-stills``: a cut that falls inside a glyph moves to the blank
+    column beside it, within reach; cuts stay in order and inside the box."""
+    data = pytest.importorskip("training.data")
+    splice = pytest.importorskip("training.splice")
+    img = np.full((20, 100), 230, np.uint8)
+    for x0 in (10, 40, 70):  # three dark glyphs drawn in strokes, 20 columns wide; gaps at 30-39 and 60-69
+        img[4:16, x0 : x0 + 4] = img[4:16, x0 + 16 : x0 + 20] = img[4:6, x0 : x0 + 20] = img[14:16, x0 : x0 + 20] = 20
+    real = data.Real(img, (0, 4, 100, 16), "ABC", True, "ucsd-stills")
+    settled = splice.settle_cuts(real, (0.28, 0.56))  # both inside a glyph, a little left of the gap
+    assert 30 <= settled[0] * 100 < 40 and 60 <= settled[1] * 100 < 70
+
+
+def test_a_still_is_cut_in_a_view_of_its_box_and_splices_keep_the_box() -> None:
+    """``--splice-stills``: a ucsd box is cut in a view with a band of plate around it, still marked tight;
+    a spliced pair's box runs from the left of a's box to the right of b's."""
+    data = pytest.importorskip("training.data")
+    splice = pytest.importorskip("training.splice")
+    photo = np.full((200, 300, 3), 128, np.uint8)
+    still = data.Real(photo, (100, 80, 180, 100), "ABCD", True, "ucsd-stills")
+    view = splice.cut_view(still)
+    assert view.tight_text and view.label == "ABCD"
+    assert view.image.shape[:2] == (20 + 2 * 6, 80 + 2 * 10) and view.box == (10, 6, 90, 26)
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        out = splice.splice(rng, view, (0.3, 0.5, 0.7), view, (0.3, 0.5, 0.7))
+        x0, y0, x1, y1 = out.box
+        assert out.tight_text and (x0, y0, y1) == (10, 6, 26) and x1 == out.image.shape[1] - 10
+
+
+def test_splicing_that_keeps_shares_leaves_uncut_crops_their_share_of_the_batch() -> None:
+    """``--splice-keep-shares``: each drawn crop that has cuts is spliced with a partner of its source, so
+    crops that are not cut (the ucsd stills) keep their share; drawn from the pool instead, they lose it."""
+    pytest.importorskip("torch")
+    data = pytest.importorskip("training.data")
+    splice = pytest.importorskip("training.splice")
+    train = pytest.importorskip("training.train")
+    plate = np.full((40, 120, 3), 200, np.uint8)
+    cut = [data.Real(plate, (0, 0, 120, 40), "ABC123", False, "NEWYORK") for _ in range(5)]
+    uncut = [data.Real(plate, (0, 0, 120, 40), "7XYZ999", True, "ucsd-stills") for _ in range(5)]
+    reals = cut + uncut
+    splicer = splice.Splicer(reals, [(0.2, 0.35, 0.5, 0.65, 0.8)] * 5 + [None] * 5)
+
+    class NoSynthetic:
+        def draw(self, rng: np.random.Generator, n: int) -> tuple[list[np.ndarray], list[str]]:
+            return [], []
+
+    weights = np.full(10, 0.1)
+
+    def stills_share(keep: bool) -> float:
+        rng = np.random.default_rng(3)
+        _, labels = train.make_batch(rng, NoSynthetic(), reals, weights, 200, 1.0, False, splicer, 1.0, keep)
+        assert len(labels) == 200 and all(lab == "7XYZ999" or set(lab) <= set("ABC123") for lab in labels)
+        return labels.count("7XYZ999") / 200
+
+    assert 0.4 < stills_share(keep=True) < 0.6
+    assert stills_share(keep=False) == 0.0

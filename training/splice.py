@@ -26,6 +26,10 @@ from training.data import Real
 # its layout, NY "ABC1234" stays "ABC1234"); otherwise anywhere, so layouts mix too.
 SAME_INDEX_SHARE = 0.7
 MIN_CHARS, MAX_CHARS = 4, 8  # a spliced plate's length, when the cuts are at different indices
+# A ucsd still's box hugs its characters inside a larger photo region; it is cut in a view of the box with
+# this much of the plate around it (in box heights), near the middle of the margins ``augment_real`` draws
+# for such boxes, so the reader reads it as it learnt to.
+VIEW_MARGIN_X, VIEW_MARGIN_Y = 0.5, 0.3
 
 
 def character_cuts(probs: NDArray[np.float32], label: str) -> tuple[float, ...] | None:
@@ -44,6 +48,45 @@ def character_cuts(probs: NDArray[np.float32], label: str) -> tuple[float, ...] 
     steps = probs.shape[0]
     # column t covers the input's [t, t + 1) / steps of the width
     return tuple((a[2] + 1 + b[1]) / 2 / steps for a, b in pairwise(runs))
+
+
+def settle_cuts(real: Real, cuts: tuple[float, ...], reach: float = 0.35) -> tuple[float, ...]:
+    """Each cut moved to the column of least ink near it (within ``reach`` of a character's pitch), inside
+    the labelled box's rows. A reader's peaks on the small ucsd boxes sit less evenly on the glyphs than on
+    whole-plate crops, and a cut halfway between them can fall inside a character; the gap beside it is the
+    column that differs least from the plate's background, whichever way round the colours are. On
+    whole-plate crops the peaks sit early too (``--settle-cuts``)."""
+    x0, y0, x1, y1 = real.box
+    if not real.tight_text:  # a whole plate: its characters' rows, not the state's name above them
+        y0, y1 = y0 + round(0.3 * (y1 - y0)), y0 + round(0.75 * (y1 - y0))
+    grey = cv2.cvtColor(real.image, cv2.COLOR_BGR2GRAY) if real.image.ndim == 3 else real.image
+    strip = grey[y0:y1].astype(np.float32)
+    ink = np.abs(strip - np.median(strip[:, x0:x1])).mean(axis=0)
+    ink = np.convolve(ink, np.ones(3, np.float32) / 3, mode="same")
+    width = real.image.shape[1]
+    pitch = (x1 - x0) / (len(cuts) + 1)
+    settled, floor = [], x0
+    for c in cuts:
+        x = c * width
+        lo, hi = max(floor, round(x - reach * pitch)), min(x1, round(x + reach * pitch) + 1)
+        best = lo + int(np.argmin(ink[lo:hi])) if hi > lo else round(x)
+        settled.append(best / width)
+        floor = best + 1
+    return tuple(settled)
+
+
+def cut_view(real: Real) -> Real:
+    """What is cut of a real crop: a whole-plate crop itself; of a tight-text box (ucsd), the box and a band
+    of plate around it, still marked tight so that ``augment_real`` draws its margins as for the box."""
+    if not real.tight_text:
+        return real
+    x0, y0, x1, y1 = real.box
+    h = y1 - y0
+    mx, my = round(VIEW_MARGIN_X * h), round(VIEW_MARGIN_Y * h)
+    a0, b0 = max(0, x0 - mx), max(0, y0 - my)
+    a1, b1 = min(real.image.shape[1], x1 + mx), min(real.image.shape[0], y1 + my)
+    image = real.image[b0:b1, a0:a1].copy()
+    return Real(image, (x0 - a0, y0 - b0, x1 - a0, y1 - b0), real.label, True, real.source)
 
 
 class Splicer:
@@ -68,10 +111,22 @@ class Splicer:
         i, j = rng.choice(self.by_source[source], 2, replace=False)
         return splice(rng, self.reals[i], self.cuts[i] or (), self.reals[j], self.cuts[j] or ())
 
+    def can_cut(self, i: int) -> bool:
+        return self.cuts[i] is not None and self.reals[i].source in self.by_source
+
+    def draw_with(self, rng: np.random.Generator, i: int) -> Real:
+        """Real crop ``i`` (one that ``can_cut``) spliced with a partner of its own source."""
+        partners = self.by_source[self.reals[i].source]
+        j = i
+        while j == i:
+            j = int(partners[int(rng.integers(len(partners)))])
+        return splice(rng, self.reals[i], self.cuts[i] or (), self.reals[j], self.cuts[j] or ())
+
 
 def splice(rng: np.random.Generator, a: Real, cuts_a: tuple[float, ...], b: Real, cuts_b: tuple[float, ...]) -> Real:
     """``a`` up to a cut between characters, then ``b`` from a cut on, ``b`` scaled to ``a``'s height and
-    its light matched to ``a``'s so the seam does not give the join away."""
+    its light matched to ``a``'s so the seam does not give the join away. The labelled box runs from the
+    left of ``a``'s box to the right of ``b``'s (the whole image for whole-plate crops)."""
     i = int(rng.integers(1, len(a.label)))  # a keeps its first i characters
     j = min(i, len(b.label) - 1)  # b gives its characters from index j
     if rng.random() >= SAME_INDEX_SHARE:
@@ -88,4 +143,6 @@ def splice(rng: np.random.Generator, a: Real, cuts_a: tuple[float, ...], b: Real
     scale = (left.std(axis=axes) + 1.0) / (right.std(axis=axes) + 1.0)
     right = (right - right.mean(axis=axes)) * scale + left.mean(axis=axes)
     image = np.clip(np.concatenate([left, right], axis=1), 0, 255).astype(np.uint8)
-    return Real(image, (0, 0, image.shape[1], h), a.label[:i] + b.label[j:], False, a.source)
+    box_x1 = x_a + round(b.box[2] * b_w / b.image.shape[1]) - x_b
+    box = (a.box[0], a.box[1], min(image.shape[1], max(a.box[0] + 1, box_x1)), a.box[3])
+    return Real(image, box, a.label[:i] + b.label[j:], a.tight_text, a.source)

@@ -1,7 +1,8 @@
 """Train the plate reader (CTC) on synthetic shards plus the real training splits.
 
     python -m training.train [--steps N] [--batch B] [--threads T] [--aug strong] [--init CKPT] [--val]
-                             [--arch base|wide] [--ema DECAY] [--splice SHARE]
+                             [--arch base|wide] [--ema DECAY] [--splice SHARE] [--splice-keep-shares]
+                             [--settle-cuts] [--splice-stills]
 
 Resumes from training/checkpoints/last.pt when it exists (the step, optimiser, schedule
 and random state are saved every ``--save-every`` steps). With ``--val`` the validation part
@@ -28,7 +29,7 @@ from training import data
 from training.evaluate import greedy, split_rows
 from training.model import ARCHS, build, trained_weights
 from training.render import CACHE, shrink
-from training.splice import Splicer, character_cuts
+from training.splice import Splicer, character_cuts, cut_view, settle_cuts
 
 CHECKPOINTS = Path(__file__).resolve().parent / "checkpoints"
 STEPS = 2900  # stage 1 of the recipe (make train-reader); stage 2 fine-tunes to 4,500
@@ -128,6 +129,19 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--splice", type=float, default=0.0,
                         help="this share of the real crops in a batch are two real crops spliced between characters "
                              "(training/splice.py); the cuts come from the starting model, so it needs --init")
+    parser.add_argument("--splice-keep-shares", action="store_true",
+                        help="splice each drawn real crop that has cuts with this chance (with a partner of its "
+                             "source) instead of drawing spliced pairs from the cut crops as a pool, so every "
+                             "source, the ucsd stills included, keeps its share of the real crops")
+    parser.add_argument("--splice-stills", action="store_true",
+                        help="cut the ucsd stills' boxes too (in a view of the box, splice.cut_view), so "
+                             "Californian plates are spliced among themselves; their cuts are settled (below)")
+    parser.add_argument("--settle-cuts", action="store_true",
+                        help="move every cut to the column of least ink near it (splice.settle_cuts): the "
+                             "reader's peaks sit early on the glyphs, and a cut halfway between them can split one")
+    parser.add_argument("--stills-weight", type=float, default=3.0,
+                        help="how much more often a ucsd still's box is drawn than a us-plate-crops crop (the "
+                             "stills are the only real Californian plates, 113 of the 1,705 real crops)")
     parser.add_argument("--ema", type=float, default=0.0,
                         help="also keep an exponential moving average of the weights with this decay (0.998: "
                              "about the last 500 steps); it is what is evaluated, saved for export and fine-tuned")
@@ -136,25 +150,37 @@ def parse_args() -> argparse.Namespace:
 
 def make_batch(
     rng: np.random.Generator, synth: Synthetic, reals: list[data.Real], weights: np.ndarray, batch: int, share: float,
-    strong: bool = False, splicer: Splicer | None = None, splice_share: float = 0.0,
+    strong: bool = False, splicer: Splicer | None = None, splice_share: float = 0.0, keep_shares: bool = False,
 ) -> tuple[torch.Tensor, list[str]]:
-    """Synthetic crops drawn from the shards, real crops (some of them spliced pairs) augmented afresh."""
+    """Synthetic crops drawn from the shards, real crops (some of them spliced pairs) augmented afresh.
+
+    Spliced pairs are either a share of the real crops drawn from the pool of cut crops, which leaves the
+    crops that are not cut (the ucsd stills) a smaller share of the batch, or, with ``keep_shares``, each drawn
+    crop that has cuts spliced with that chance with a partner of its own source.
+    """
     n_real = round(batch * share)
-    n_spliced = round(n_real * splice_share) if splicer is not None else 0
     imgs, labels = synth.draw(rng, batch - n_real)
-    chosen = [reals[i] for i in rng.choice(len(reals), n_real - n_spliced, p=weights)]
-    chosen += [splicer.draw(rng) for _ in range(n_spliced)] if splicer is not None else []
+    if keep_shares and splicer is not None:
+        drawn = rng.choice(len(reals), n_real, p=weights)
+        chosen = [splicer.draw_with(rng, int(i)) if splicer.can_cut(int(i)) and rng.random() < splice_share
+                  else reals[i] for i in drawn]
+    else:
+        n_spliced = round(n_real * splice_share) if splicer is not None else 0
+        chosen = [reals[i] for i in rng.choice(len(reals), n_real - n_spliced, p=weights)]
+        chosen += [splicer.draw(rng) for _ in range(n_spliced)] if splicer is not None else []
     for real in chosen:
         imgs.append(shrink(data.augment_real(rng, real, strong)))
         labels.append(real.label)
     return normalise(np.stack(imgs)), labels
 
 
-def splice_cuts(model: nn.Module, reals: list[data.Real], device: str = "cpu") -> list[tuple[float, ...] | None]:
+def splice_cuts(
+    model: nn.Module, reals: list[data.Real], device: str = "cpu", tight_too: bool = False
+) -> list[tuple[float, ...] | None]:
     """Where the model, as it is, would cut each real crop between characters (``splice.character_cuts``);
     None for the crops that are not cut: misread ones, and tight-text boxes inside a larger image (a cut is a
-    fraction of the whole image's width)."""
-    whole = [i for i, r in enumerate(reals) if not r.tight_text]
+    fraction of the whole image's width) unless ``tight_too`` (their ``cut_view`` is passed then)."""
+    whole = [i for i, r in enumerate(reals) if tight_too or not r.tight_text]
     cuts: list[tuple[float, ...] | None] = [None] * len(reals)
     model.eval()
     with torch.no_grad():
@@ -190,7 +216,14 @@ def make_splicer(
         return None
     if saved is None and not args.init:
         raise SystemExit("--splice needs --init: the cuts come from a trained model")
-    splicer = Splicer(reals, saved if saved is not None else splice_cuts(model, reals, args.device))
+    views = [cut_view(r) for r in reals] if args.splice_stills else reals
+    if saved is None:
+        saved = splice_cuts(model, views, args.device, tight_too=args.splice_stills)
+        # the reader's peaks sit early on their glyphs, most on the small ucsd boxes: cut in the gaps beside them
+        saved = [settle_cuts(v, c) if c is not None and (v.tight_text or args.settle_cuts) else c
+                 for v, c in zip(views, saved, strict=True)]
+    cuts = saved
+    splicer = Splicer(views, cuts)
     print(f"splicing: {len(splicer)} crops can be cut", flush=True)
     return splicer
 
@@ -234,7 +267,7 @@ def main() -> None:  # noqa: PLR0915
     synth = Synthetic(args.synth_shards, args.synth_dir)
     synth.refresh()
     reals = data.load_training_reals(exclude_val=args.val)
-    weights = np.array([3.0 if r.tight_text else 1.0 for r in reals])
+    weights = np.array([args.stills_weight if r.tight_text else 1.0 for r in reals])
     weights *= data.rarity_factors([r.label for r in reals], args.balance)
     weights /= weights.sum()
     splicer = make_splicer(args, model, reals, saved_cuts)
@@ -248,7 +281,7 @@ def main() -> None:  # noqa: PLR0915
         if step % 200 == 0:
             synth.refresh()
         x, labels = make_batch(rng, synth, reals, weights, args.batch, args.real_share, args.aug == "strong",
-                               splicer, args.splice)
+                               splicer, args.splice, args.splice_keep_shares)
         loss = ctc_loss(model, ctc, x.to(args.device), labels, args.bf16)
         opt.zero_grad()
         loss.backward()
