@@ -52,10 +52,9 @@ def character_cuts(probs: NDArray[np.float32], label: str) -> tuple[float, ...] 
 
 def settle_cuts(real: Real, cuts: tuple[float, ...], reach: float = 0.35) -> tuple[float, ...]:
     """Each cut moved to the column of least ink near it (within ``reach`` of a character's pitch), inside
-    the labelled box's rows. A reader's peaks on the small ucsd boxes sit less evenly on the glyphs than on
-    whole-plate crops, and a cut halfway between them can fall inside a character; the gap beside it is the
-    column that differs least from the plate's background, whichever way round the colours are. On
-    whole-plate crops the peaks sit early too (``--settle-cuts``)."""
+    the characters' rows. The reader's peaks sit early on its glyphs (most on the small ucsd boxes), so a cut
+    halfway between two peaks can fall inside a character; the gap beside it is the column that differs least
+    from the plate's median grey, whichever way round the colours are."""
     x0, y0, x1, y1 = real.box
     if not real.tight_text:  # a whole plate: its characters' rows, not the state's name above them
         y0, y1 = y0 + round(0.3 * (y1 - y0)), y0 + round(0.75 * (y1 - y0))

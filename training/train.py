@@ -2,7 +2,7 @@
 
     python -m training.train [--steps N] [--batch B] [--threads T] [--aug strong] [--init CKPT] [--val]
                              [--arch base|wide] [--ema DECAY] [--splice SHARE] [--splice-keep-shares]
-                             [--settle-cuts] [--splice-stills]
+                             [--settle-cuts] [--splice-stills] [--stills-weight W]
 
 Resumes from training/checkpoints/last.pt when it exists (the step, optimiser, schedule
 and random state are saved every ``--save-every`` steps). With ``--val`` the validation part
@@ -180,12 +180,12 @@ def splice_cuts(
     """Where the model, as it is, would cut each real crop between characters (``splice.character_cuts``);
     None for the crops that are not cut: misread ones, and tight-text boxes inside a larger image (a cut is a
     fraction of the whole image's width) unless ``tight_too`` (their ``cut_view`` is passed then)."""
-    whole = [i for i, r in enumerate(reals) if tight_too or not r.tight_text]
+    to_cut = [i for i, r in enumerate(reals) if tight_too or not r.tight_text]
     cuts: list[tuple[float, ...] | None] = [None] * len(reals)
     model.eval()
     with torch.no_grad():
-        for start in range(0, len(whole), 128):
-            part = whole[start : start + 128]
+        for start in range(0, len(to_cut), 128):
+            part = to_cut[start : start + 128]
             x = normalise(np.stack([shrink(reals[i].image) for i in part]))
             probs = torch.softmax(model(x.to(device)), -1).cpu().numpy()
             for i, p in zip(part, probs, strict=True):
@@ -217,12 +217,12 @@ def make_splicer(
     if saved is None and not args.init:
         raise SystemExit("--splice needs --init: the cuts come from a trained model")
     views = [cut_view(r) for r in reals] if args.splice_stills else reals
-    if saved is None:
-        saved = splice_cuts(model, views, args.device, tight_too=args.splice_stills)
-        # the reader's peaks sit early on their glyphs, most on the small ucsd boxes: cut in the gaps beside them
-        saved = [settle_cuts(v, c) if c is not None and (v.tight_text or args.settle_cuts) else c
-                 for v, c in zip(views, saved, strict=True)]
     cuts = saved
+    if cuts is None:
+        read = splice_cuts(model, views, args.device, tight_too=args.splice_stills)
+        # the reader's peaks sit early on their glyphs, most on the small ucsd boxes: cut in the gaps beside them
+        cuts = [settle_cuts(v, c) if c is not None and (v.tight_text or args.settle_cuts) else c
+                for v, c in zip(views, read, strict=True)]
     splicer = Splicer(views, cuts)
     print(f"splicing: {len(splicer)} crops can be cut", flush=True)
     return splicer
